@@ -1,0 +1,84 @@
+package io.dockhealth.server;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.google.common.base.Ticker;
+import com.google.common.util.concurrent.Uninterruptibles;
+import io.dockhealth.server.docker.DockerSource;
+import io.dockhealth.server.grpc.GrpcFrontEnd;
+import io.dockhealth.server.model.Registry;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sidecar, assembled: Docker source -> registry -> gRPC front end.
+ *
+ * <pre>{@code
+ * Sidecar sidecar = Sidecar.start(config);
+ * Runtime.getRuntime().addShutdownHook(new Thread(sidecar::stop));
+ * sidecar.awaitStopped();
+ * }</pre>
+ */
+public final class Sidecar {
+  private static final Logger logger = LoggerFactory.getLogger(Sidecar.class);
+
+  private final SidecarConfig config;
+  private final Registry registry;
+  private final DockerSource docker;
+  private final GrpcFrontEnd grpc;
+  private final AtomicBoolean stopping = new AtomicBoolean();
+
+  private Sidecar(SidecarConfig config) {
+    this.config = checkNotNull(config, "config");
+    this.registry = new Registry(Clock.systemUTC());
+    this.docker = new DockerSource(
+        DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker());
+    this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams());
+  }
+
+  /**
+   * Starts serving at once ("" is NOT_SERVING until Docker is reached and read), then connects to
+   * Docker in the background. Fails only when the server cannot listen.
+   */
+  public static Sidecar start(SidecarConfig config) {
+    Sidecar sidecar = new Sidecar(config);
+    sidecar.grpc.startAsync().awaitRunning();
+    sidecar.docker.startAsync().awaitRunning();
+    return sidecar;
+  }
+
+  /**
+   * Stops in the order balancers need: every name NOT_SERVING and every watcher told, then the
+   * drain period so balancers move traffic away, then the servers stop. Safe to call twice.
+   */
+  public void stop() {
+    if (!stopping.compareAndSet(false, true)) {
+      grpc.awaitTerminated();
+      return;
+    }
+    logger.info("stopping: every name is NOT_SERVING; draining for {} ms", config.drainPeriod().toMillis());
+    registry.enterTerminalState();
+    Uninterruptibles.sleepUninterruptibly(config.drainPeriod());
+    grpc.stopAsync().awaitTerminated();
+    docker.stopAsync().awaitTerminated();
+    logger.info("stopped");
+  }
+
+  /** Blocks until {@link #stop()} has finished. */
+  public void awaitStopped() {
+    grpc.awaitTerminated();
+    docker.awaitTerminated();
+  }
+
+  public Registry registry() {
+    return registry;
+  }
+
+  /** Where gRPC listens; the real port when port 0 was asked for. */
+  public InetSocketAddress grpcAddress() {
+    return grpc.address();
+  }
+}

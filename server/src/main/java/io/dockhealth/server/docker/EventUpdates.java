@@ -1,0 +1,66 @@
+package io.dockhealth.server.docker;
+
+import io.dockhealth.server.model.ContainerRecord;
+import io.dockhealth.server.model.ContainerState;
+import io.dockhealth.server.model.HealthStatus;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a Docker event alone says about a container, applied before the inspect that confirms it,
+ * so a health change reaches watchers without waiting for another round trip to Docker.
+ *
+ * <p>Docker changes health without a {@code health_status} event in two places: a (re)start puts a
+ * container with a HEALTHCHECK back to {@code starting}, and a stop puts it to {@code unhealthy}.
+ * The state events are followed here for that reason.
+ */
+final class EventUpdates {
+  /**
+   * The container actions dockhealth subscribes to: every one that changes state, health, name or
+   * existence. The engine filters the stream to these.
+   */
+  static final Set<String> ACTIONS = Set.of(
+      "create", "start", "restart", "die", "stop", "kill", "pause", "unpause", "oom",
+      "rename", "update", "destroy", "health_status");
+
+  private EventUpdates() {}
+
+  /**
+   * The container as the event leaves it, or empty when the event says nothing certain without an
+   * inspect.
+   *
+   * @param action Docker's action, such as {@code die} or {@code health_status: healthy}
+   */
+  static Optional<ContainerRecord> apply(ContainerRecord container, String action,
+      Map<String, String> attributes, Instant time) {
+    HealthStatus restartedHealth = container.hasHealthcheck() ? HealthStatus.STARTING : HealthStatus.NONE;
+    HealthStatus stoppedHealth = container.hasHealthcheck() ? HealthStatus.UNHEALTHY : HealthStatus.NONE;
+    if (action.startsWith("health_status:")) {
+      HealthStatus health = HealthStatus.fromDocker(action.substring("health_status:".length()).trim());
+      return Optional.of(container.withState(container.state(), health));
+    }
+    return switch (action) {
+      case "start", "restart" -> Optional.of(container.withStart(time, restartedHealth));
+      case "die" -> Optional.of(container.withExit(exitCode(attributes, container), time, stoppedHealth));
+      case "pause" -> Optional.of(container.withState(ContainerState.PAUSED, container.health()));
+      case "unpause" -> Optional.of(container.withState(ContainerState.RUNNING, container.health()));
+      case "oom" -> Optional.of(container.withOomKilled());
+      default -> Optional.empty();
+    };
+  }
+
+  private static int exitCode(Map<String, String> attributes, ContainerRecord container) {
+    String code = attributes.get("exitCode");
+    if (code == null) {
+      return container.exitCode();
+    }
+    try {
+      return Integer.parseInt(code);
+    } catch (NumberFormatException e) {
+      throw new DockerAnswerException("die event of " + container.name() + ": exitCode \"" + code
+          + "\" (expected: an integer)");
+    }
+  }
+}

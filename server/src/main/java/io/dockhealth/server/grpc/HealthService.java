@@ -1,0 +1,164 @@
+package io.dockhealth.server.grpc;
+
+import io.dockhealth.proto.health.v1.HealthCheckRequest;
+import io.dockhealth.proto.health.v1.HealthCheckResponse;
+import io.dockhealth.proto.health.v1.HealthGrpc;
+import io.dockhealth.proto.health.v1.HealthListRequest;
+import io.dockhealth.proto.health.v1.HealthListResponse;
+import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.model.ServiceEntry;
+import io.dockhealth.server.model.Snapshot;
+import io.dockhealth.server.model.SnapshotListener;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * grpc.health.v1.Health over the registry's snapshots: Check and List read the newest snapshot,
+ * Watch streams are told by the registry when a watched name changes.
+ */
+final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotListener {
+  /** gRFC A90: List answers at most this many names, a bigger answer is RESOURCE_EXHAUSTED. */
+  static final int MAX_LIST_SIZE = 100;
+
+  private final Registry registry;
+  private final int maxWatchStreams;
+  private final AtomicInteger openWatches = new AtomicInteger();
+  private final Map<String, Set<Watch>> watchesByName = new ConcurrentHashMap<>();
+
+  HealthService(Registry registry, int maxWatchStreams) {
+    this.registry = registry;
+    this.maxWatchStreams = maxWatchStreams;
+  }
+
+  @Override
+  public void check(HealthCheckRequest request, StreamObserver<HealthCheckResponse> responseObserver) {
+    String name = request.getService();
+    Status invalid = ServiceNames.validate(name);
+    if (invalid != null) {
+      responseObserver.onError(invalid.asRuntimeException());
+      return;
+    }
+    ServiceEntry entry = registry.current().services().get(name);
+    if (entry == null) {
+      responseObserver.onError(
+          Status.NOT_FOUND.withDescription("unknown service \"" + name + "\"").asRuntimeException());
+      return;
+    }
+    responseObserver.onNext(ProtoMapping.response(Optional.of(entry.status())));
+    responseObserver.onCompleted();
+  }
+
+  @Override
+  public void list(HealthListRequest request, StreamObserver<HealthListResponse> responseObserver) {
+    Snapshot snapshot = registry.current();
+    if (snapshot.services().size() > MAX_LIST_SIZE) {
+      responseObserver.onError(Status.RESOURCE_EXHAUSTED
+          .withDescription(snapshot.services().size() + " services exceed List's limit of " + MAX_LIST_SIZE
+              + " (gRFC A90); use Watch per service or dockhealth.v1.ContainerHealth/ListContainers")
+          .asRuntimeException());
+      return;
+    }
+    HealthListResponse.Builder response = HealthListResponse.newBuilder();
+    for (ServiceEntry entry : snapshot.services().values()) {
+      response.putStatuses(entry.name(), ProtoMapping.response(Optional.of(entry.status())));
+    }
+    responseObserver.onNext(response.build());
+    responseObserver.onCompleted();
+  }
+
+  @Override
+  public void watch(HealthCheckRequest request, StreamObserver<HealthCheckResponse> responseObserver) {
+    String name = request.getService();
+    Status invalid = ServiceNames.validate(name);
+    if (invalid != null) {
+      responseObserver.onError(invalid.asRuntimeException());
+      return;
+    }
+    if (openWatches.incrementAndGet() > maxWatchStreams) {
+      openWatches.decrementAndGet();
+      responseObserver.onError(Status.RESOURCE_EXHAUSTED
+          .withDescription(maxWatchStreams + " Watch streams are open, the most this server allows"
+              + " (--max-watch-streams); close some first")
+          .asRuntimeException());
+      return;
+    }
+    ServerCallStreamObserver<HealthCheckResponse> observer =
+        (ServerCallStreamObserver<HealthCheckResponse>) responseObserver;
+    Watch watch = new Watch(observer);
+    observer.setOnCancelHandler(() -> {
+      openWatches.decrementAndGet();
+      watchesByName.computeIfPresent(name, (n, watches) -> {
+        watches.remove(watch);
+        return watches.isEmpty() ? null : watches;
+      });
+    });
+    watchesByName.compute(name, (n, watches) -> {
+      Set<Watch> set = watches != null ? watches : ConcurrentHashMap.newKeySet();
+      set.add(watch);
+      return set;
+    });
+    // Read after subscribing: a change published in between reaches the watch either way, and
+    // offers carry versions, so an older one never overwrites a newer.
+    Snapshot snapshot = registry.current();
+    watch.offer(snapshot.version(), snapshot.status(name).map(ProtoMapping::toProto)
+        .orElse(HealthCheckResponse.ServingStatus.SERVICE_UNKNOWN));
+  }
+
+  /** Open Watch streams, for metrics and tests. */
+  int openWatches() {
+    return openWatches.get();
+  }
+
+  @Override
+  public void onSnapshot(Snapshot previous, Snapshot current) {
+    for (Map.Entry<String, Set<Watch>> entry : watchesByName.entrySet()) {
+      String name = entry.getKey();
+      if (Objects.equals(previous.status(name), current.status(name))) {
+        continue;
+      }
+      HealthCheckResponse.ServingStatus status = current.status(name).map(ProtoMapping::toProto)
+          .orElse(HealthCheckResponse.ServingStatus.SERVICE_UNKNOWN);
+      for (Watch watch : entry.getValue()) {
+        watch.offer(current.version(), status);
+      }
+    }
+  }
+
+  /** A status as of a snapshot version. */
+  private record Versioned(long version, HealthCheckResponse.ServingStatus status) {}
+
+  /** One Watch stream: the newest status it should have, and the last one it was sent. */
+  private static final class Watch {
+    private final AtomicReference<Versioned> newest = new AtomicReference<>();
+    private final LatestOnlySender<HealthCheckResponse> sender;
+    private HealthCheckResponse.ServingStatus lastSent; // touched only while draining
+
+    Watch(ServerCallStreamObserver<HealthCheckResponse> observer) {
+      sender = new LatestOnlySender<>(observer, this::nextMessage);
+    }
+
+    void offer(long version, HealthCheckResponse.ServingStatus status) {
+      Versioned offered = new Versioned(version, status);
+      newest.accumulateAndGet(offered, (held, given) ->
+          held == null || given.version() >= held.version() ? given : held);
+      sender.drain();
+    }
+
+    private HealthCheckResponse nextMessage() {
+      Versioned status = newest.get();
+      if (status == null || status.status() == lastSent) {
+        return null;
+      }
+      lastSent = status.status();
+      return ProtoMapping.response(lastSent);
+    }
+  }
+}

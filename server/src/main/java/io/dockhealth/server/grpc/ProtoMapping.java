@@ -1,0 +1,114 @@
+package io.dockhealth.server.grpc;
+
+import com.google.protobuf.Timestamp;
+import io.dockhealth.proto.health.v1.HealthCheckResponse;
+import io.dockhealth.proto.v1.Container;
+import io.dockhealth.proto.v1.Port;
+import io.dockhealth.proto.v1.ProbeResult;
+import io.dockhealth.proto.v1.State;
+import io.dockhealth.server.model.ContainerRecord;
+import io.dockhealth.server.model.HealthStatus;
+import io.dockhealth.server.model.PortMapping;
+import io.dockhealth.server.model.ServingStatus;
+import io.dockhealth.server.model.Snapshot;
+import java.time.Instant;
+import java.util.Optional;
+
+/** Model values as protocol messages. The one place that decides what a client may see. */
+public final class ProtoMapping {
+  private static final HealthCheckResponse SERVING =
+      HealthCheckResponse.newBuilder().setStatus(HealthCheckResponse.ServingStatus.SERVING).build();
+  private static final HealthCheckResponse NOT_SERVING =
+      HealthCheckResponse.newBuilder().setStatus(HealthCheckResponse.ServingStatus.NOT_SERVING).build();
+  private static final HealthCheckResponse SERVICE_UNKNOWN =
+      HealthCheckResponse.newBuilder().setStatus(HealthCheckResponse.ServingStatus.SERVICE_UNKNOWN).build();
+
+  private ProtoMapping() {}
+
+  public static HealthCheckResponse.ServingStatus toProto(ServingStatus status) {
+    return switch (status) {
+      case SERVING -> HealthCheckResponse.ServingStatus.SERVING;
+      case NOT_SERVING -> HealthCheckResponse.ServingStatus.NOT_SERVING;
+    };
+  }
+
+  /** The health response for a known status, or SERVICE_UNKNOWN for an unknown name. */
+  public static HealthCheckResponse response(Optional<ServingStatus> status) {
+    return status.map(s -> s == ServingStatus.SERVING ? SERVING : NOT_SERVING).orElse(SERVICE_UNKNOWN);
+  }
+
+  public static HealthCheckResponse response(HealthCheckResponse.ServingStatus status) {
+    return switch (status) {
+      case SERVING -> SERVING;
+      case NOT_SERVING -> NOT_SERVING;
+      default -> SERVICE_UNKNOWN;
+    };
+  }
+
+  /**
+   * A container as the dockhealth.v1 API shows it. Labels and anything else Docker knows beyond
+   * these fields (environment, mounts) are left out on purpose.
+   */
+  public static Container toProto(ContainerRecord container, Snapshot snapshot) {
+    Container.Builder builder = Container.newBuilder()
+        .setId(container.id())
+        .addNames(container.name())
+        .setImage(container.image())
+        .setCommand(container.command())
+        .setCreated(timestamp(container.created()))
+        .setState(state(container))
+        .setHealth(health(container.health()))
+        .setFailingStreak(container.failingStreak())
+        .setExitCode(container.exitCode())
+        .setOomKilled(container.oomKilled())
+        .setRestartCount(container.restartCount())
+        .addAllServices(snapshot.namesByContainer().get(container.id()))
+        .setStale(!snapshot.inSync())
+        .setServingStatus(snapshot.status(container.id()).map(ProtoMapping::toProto)
+            .orElse(HealthCheckResponse.ServingStatus.NOT_SERVING));
+    container.startedAt().ifPresent(t -> builder.setStartedAt(timestamp(t)));
+    container.finishedAt().ifPresent(t -> builder.setFinishedAt(timestamp(t)));
+    for (io.dockhealth.server.model.ProbeResult probe : container.probes()) {
+      builder.addProbes(ProbeResult.newBuilder()
+          .setStart(timestamp(probe.start()))
+          .setEnd(timestamp(probe.end()))
+          .setExitCode(probe.exitCode())
+          .setOutput(probe.output()));
+    }
+    for (PortMapping port : container.ports()) {
+      builder.addPorts(Port.newBuilder()
+          .setPrivatePort(port.privatePort())
+          .setProtocol(port.protocol())
+          .setHostIp(port.hostIp())
+          .setHostPort(port.hostPort()));
+    }
+    return builder.build();
+  }
+
+  private static State state(ContainerRecord container) {
+    return switch (container.state()) {
+      case CREATED -> State.STATE_CREATED;
+      case RUNNING -> State.STATE_RUNNING;
+      case PAUSED -> State.STATE_PAUSED;
+      case RESTARTING -> State.STATE_RESTARTING;
+      case REMOVING -> State.STATE_REMOVING;
+      case EXITED -> State.STATE_EXITED;
+      case DEAD -> State.STATE_DEAD;
+      case UNKNOWN -> State.STATE_UNSPECIFIED;
+    };
+  }
+
+  private static io.dockhealth.proto.v1.HealthStatus health(HealthStatus health) {
+    return switch (health) {
+      case NONE -> io.dockhealth.proto.v1.HealthStatus.HEALTH_NONE;
+      case STARTING -> io.dockhealth.proto.v1.HealthStatus.HEALTH_STARTING;
+      case HEALTHY -> io.dockhealth.proto.v1.HealthStatus.HEALTH_HEALTHY;
+      case UNHEALTHY -> io.dockhealth.proto.v1.HealthStatus.HEALTH_UNHEALTHY;
+      case UNKNOWN -> io.dockhealth.proto.v1.HealthStatus.HEALTH_STATUS_UNSPECIFIED;
+    };
+  }
+
+  private static Timestamp timestamp(Instant instant) {
+    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
+  }
+}

@@ -1,0 +1,88 @@
+package io.dockhealth.server.model;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * What dockhealth knows about one container: an immutable value, replaced whole when Docker tells
+ * something new.
+ *
+ * @param id the full 64-character ID
+ * @param name the name without Docker's leading "/"
+ * @param labels kept for deciding service names; never shown to clients
+ */
+public record ContainerRecord(
+    String id,
+    String name,
+    String image,
+    String command,
+    Instant created,
+    ContainerState state,
+    HealthStatus health,
+    int failingStreak,
+    ImmutableList<ProbeResult> probes,
+    int exitCode,
+    boolean oomKilled,
+    Optional<Instant> startedAt,
+    Optional<Instant> finishedAt,
+    int restartCount,
+    ImmutableList<PortMapping> ports,
+    ImmutableMap<String, String> labels) {
+
+  /** Docker's short ID length, as {@code docker ps} prints it. */
+  public static final int SHORT_ID_LENGTH = 12;
+
+  public ContainerRecord {
+    checkArgument(id != null && id.matches("[0-9a-f]{64}"), "id: %s (expected: 64 lower-case hex digits)", id);
+    checkArgument(name != null && !name.isEmpty(), "name of %s is empty", id);
+    checkNotNull(image, "image");
+    checkNotNull(command, "command");
+    checkNotNull(created, "created");
+    checkNotNull(state, "state");
+    checkNotNull(health, "health");
+    checkNotNull(probes, "probes");
+    checkNotNull(startedAt, "startedAt");
+    checkNotNull(finishedAt, "finishedAt");
+    checkNotNull(ports, "ports");
+    checkNotNull(labels, "labels");
+  }
+
+  /** The 12-character ID that {@code docker ps} shows. */
+  public String shortId() {
+    return id.substring(0, SHORT_ID_LENGTH);
+  }
+
+  /** Whether the container has a HEALTHCHECK. */
+  public boolean hasHealthcheck() {
+    return health != HealthStatus.NONE;
+  }
+
+  /** This container in another lifecycle state with another health. */
+  public ContainerRecord withState(ContainerState newState, HealthStatus newHealth) {
+    return new ContainerRecord(id, name, image, command, created, newState, newHealth, failingStreak,
+        probes, exitCode, oomKilled, startedAt, finishedAt, restartCount, ports, labels);
+  }
+
+  /** This container after its process ended with {@code code} at {@code at}. */
+  public ContainerRecord withExit(int code, Instant at, HealthStatus newHealth) {
+    return new ContainerRecord(id, name, image, command, created, ContainerState.EXITED, newHealth,
+        failingStreak, probes, code, oomKilled, startedAt, Optional.of(at), restartCount, ports, labels);
+  }
+
+  /** This container after its process started at {@code at}. */
+  public ContainerRecord withStart(Instant at, HealthStatus newHealth) {
+    return new ContainerRecord(id, name, image, command, created, ContainerState.RUNNING, newHealth,
+        failingStreak, probes, exitCode, false, Optional.of(at), finishedAt, restartCount, ports, labels);
+  }
+
+  /** This container after the kernel's OOM killer hit it. */
+  public ContainerRecord withOomKilled() {
+    return new ContainerRecord(id, name, image, command, created, state, health, failingStreak,
+        probes, exitCode, true, startedAt, finishedAt, restartCount, ports, labels);
+  }
+}

@@ -1,0 +1,66 @@
+package io.dockhealth.server.model;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.google.common.collect.ImmutableListMultimap;
+import com.google.common.collect.ImmutableMap;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Everything the front ends may read, frozen at one version. A snapshot never changes; the
+ * registry publishes a new one with a higher version when anything in it would differ.
+ *
+ * @param version grows by one with each published change
+ * @param publishedAt when the registry published this version
+ * @param inSync whether the sidecar is connected to Docker and has resynced since connecting;
+ *     while false, the container data is the last known and marked stale
+ * @param terminal whether the sidecar is shutting down: every name is NOT_SERVING for good
+ * @param containers every exposed container by full ID
+ * @param services every service name, including "" for the sidecar itself
+ * @param namesByContainer the service names each container answers to, by full ID
+ */
+public record Snapshot(
+    long version,
+    Instant publishedAt,
+    boolean inSync,
+    boolean terminal,
+    ImmutableMap<String, ContainerRecord> containers,
+    ImmutableMap<String, ServiceEntry> services,
+    ImmutableListMultimap<String, String> namesByContainer) {
+
+  /** The name the health protocol uses for the server itself. */
+  public static final String SIDECAR = "";
+
+  public Snapshot {
+    checkNotNull(publishedAt, "publishedAt");
+    checkNotNull(containers, "containers");
+    checkNotNull(services, "services");
+    checkNotNull(namesByContainer, "namesByContainer");
+  }
+
+  /** The status of a service name, empty when the name is unknown. */
+  public Optional<ServingStatus> status(String name) {
+    ServiceEntry entry = services.get(name);
+    return entry == null ? Optional.empty() : Optional.of(entry.status());
+  }
+
+  /**
+   * The container a name, full ID or short ID stands for; empty when the name is unknown or stands
+   * for more than one container.
+   */
+  public Optional<ContainerRecord> container(String nameOrId) {
+    ServiceEntry entry = services.get(nameOrId);
+    if (entry == null || entry.containerIds().size() != 1) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(containers.get(entry.containerIds().get(0)));
+  }
+
+  /** Whether the two snapshots would answer every question the same way, versions aside. */
+  boolean sameContentAs(Snapshot other) {
+    return inSync == other.inSync
+        && terminal == other.terminal
+        && containers.equals(other.containers);
+  }
+}
