@@ -1,0 +1,158 @@
+package io.dockhealth.server.grpc;
+
+import static io.dockhealth.server.testing.ContainerFixtures.container;
+import static io.dockhealth.server.testing.ContainerFixtures.running;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
+import io.dockhealth.proto.v1.Container;
+import io.dockhealth.proto.v1.ContainerHealthGrpc;
+import io.dockhealth.proto.v1.GetContainerRequest;
+import io.dockhealth.proto.v1.ListContainersRequest;
+import io.dockhealth.proto.v1.ListContainersResponse;
+import io.dockhealth.proto.v1.State;
+import io.dockhealth.proto.v1.WatchContainersRequest;
+import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.model.ContainerRecord;
+import io.dockhealth.server.model.ContainerState;
+import io.dockhealth.server.model.HealthStatus;
+import io.dockhealth.server.model.PortMapping;
+import io.dockhealth.server.model.ProbeResult;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ContainerHealthServiceTest {
+  private InProcessHealth grpc;
+  private ContainerHealthGrpc.ContainerHealthBlockingStub blocking;
+
+  @BeforeEach
+  void start() throws Exception {
+    grpc = new InProcessHealth(10);
+    blocking = ContainerHealthGrpc.newBlockingStub(grpc.channel).withDeadlineAfter(5, SECONDS);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    grpc.close();
+  }
+
+  private static ContainerRecord detailed() {
+    ContainerRecord base = container("web-1", ContainerState.RUNNING, HealthStatus.HEALTHY);
+    return new ContainerRecord(base.id(), base.name(), "shop/web:2", "nginx -g daemon off;", base.created(),
+        base.state(), base.health(), 1,
+        ImmutableList.of(new ProbeResult(Instant.parse("2026-01-01T00:00:02Z"),
+            Instant.parse("2026-01-01T00:00:02.5Z"), 0, "ok\n")),
+        0, false, base.startedAt(), Optional.empty(), 2,
+        ImmutableList.of(new PortMapping(80, "tcp", "127.0.0.1", 8080)),
+        ImmutableMap.of("com.example.secret", "hunter2"));
+  }
+
+  @Test
+  void listContainers_showsEveryFieldButNeverLabels() {
+    ContainerRecord web = detailed();
+    grpc.registry.replaceAll(List.of(web, running("another")));
+
+    ListContainersResponse response = blocking.listContainers(ListContainersRequest.getDefaultInstance());
+
+    assertThat(response.getVersion()).isEqualTo(1);
+    assertThat(response.getInSync()).isTrue();
+    assertThat(response.getContainersList()).extracting(c -> c.getNames(0))
+        .containsExactly("another", "web-1");
+    Container container = response.getContainers(1);
+    assertThat(container.getId()).isEqualTo(web.id());
+    assertThat(container.getImage()).isEqualTo("shop/web:2");
+    assertThat(container.getCommand()).isEqualTo("nginx -g daemon off;");
+    assertThat(container.getState()).isEqualTo(State.STATE_RUNNING);
+    assertThat(container.getHealth()).isEqualTo(io.dockhealth.proto.v1.HealthStatus.HEALTH_HEALTHY);
+    assertThat(container.getFailingStreak()).isEqualTo(1);
+    assertThat(container.getProbes(0).getOutput()).isEqualTo("ok\n");
+    assertThat(container.getProbes(0).getEnd().getNanos()).isEqualTo(500_000_000);
+    assertThat(container.getRestartCount()).isEqualTo(2);
+    assertThat(container.getPorts(0).getHostPort()).isEqualTo(8080);
+    assertThat(container.getServicesList()).containsExactly(web.id(), "web-1", web.shortId());
+    assertThat(container.getServingStatus()).isEqualTo(ServingStatus.SERVING);
+    assertThat(container.getStale()).isFalse();
+    assertThat(container.hasFinishedAt()).isFalse();
+    assertThat(container.toString()).doesNotContain("hunter2").doesNotContain("com.example.secret");
+  }
+
+  @Test
+  void getContainer_byNameFullIdOrShortId() {
+    ContainerRecord web = detailed();
+    grpc.registry.replaceAll(List.of(web));
+
+    for (String name : List.of("web-1", web.id(), web.shortId())) {
+      assertThat(blocking.getContainer(GetContainerRequest.newBuilder().setName(name).build()).getId())
+          .isEqualTo(web.id());
+    }
+  }
+
+  @Test
+  void getContainer_unknownOrInvalid_saysWhy() {
+    grpc.registry.replaceAll(List.of(detailed()));
+
+    assertThatThrownBy(() -> blocking.getContainer(GetContainerRequest.newBuilder().setName("web").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+          assertThat(e.getStatus().getDescription()).contains("\"web\"").contains("expected");
+        });
+    assertThatThrownBy(() -> blocking.getContainer(GetContainerRequest.newBuilder().setName("").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+    assertThatThrownBy(() -> blocking.getContainer(GetContainerRequest.newBuilder().setName("y".repeat(900)).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+  }
+
+  @Test
+  void watchContainers_resetThenOnlyWhatChanged() {
+    ContainerRecord a = running("a");
+    ContainerRecord b = running("b");
+    grpc.registry.replaceAll(List.of(a, b));
+    List<WatchContainersResponse> received = new CopyOnWriteArrayList<>();
+    ContainerHealthGrpc.newStub(grpc.channel).watchContainers(WatchContainersRequest.getDefaultInstance(),
+        new StreamObserver<>() {
+          @Override
+          public void onNext(WatchContainersResponse value) {
+            received.add(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        });
+
+    grpc.registry.put(container("a", ContainerState.EXITED, HealthStatus.NONE));
+    grpc.registry.remove(b.id());
+    grpc.registry.dockerDisconnected();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 4);
+    assertThat(received.get(0).getReset()).isTrue();
+    assertThat(received.get(0).getChangedList()).extracting(Container::getId).containsExactly(a.id(), b.id());
+    assertThat(received.get(1).getReset()).isFalse();
+    assertThat(received.get(1).getChangedList()).singleElement()
+        .satisfies(c -> assertThat(c.getState()).isEqualTo(State.STATE_EXITED));
+    assertThat(received.get(2).getChangedList()).isEmpty();
+    assertThat(received.get(2).getRemovedIdsList()).containsExactly(b.id());
+    // Losing Docker marks every container stale: each one changed.
+    assertThat(received.get(3).getInSync()).isFalse();
+    assertThat(received.get(3).getChangedList()).singleElement().satisfies(c -> assertThat(c.getStale()).isTrue());
+    assertThat(received).extracting(WatchContainersResponse::getVersion).containsExactly(1L, 2L, 3L, 4L);
+  }
+}

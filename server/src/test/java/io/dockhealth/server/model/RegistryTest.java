@@ -1,0 +1,186 @@
+package io.dockhealth.server.model;
+
+import static io.dockhealth.server.testing.ContainerFixtures.container;
+import static io.dockhealth.server.testing.ContainerFixtures.idOf;
+import static io.dockhealth.server.testing.ContainerFixtures.running;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dockhealth.server.testing.FakeClock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RegistryTest {
+  private final FakeClock clock = new FakeClock(Instant.parse("2026-11-23T10:00:00Z"));
+  private final Registry registry = new Registry(clock);
+  private final List<Snapshot> published = new ArrayList<>();
+  private final List<Long> versionSteps = new ArrayList<>();
+
+  @BeforeEach
+  void listen() {
+    registry.addListener((previous, current) -> {
+      versionSteps.add(current.version() - previous.version());
+      published.add(current);
+    });
+  }
+
+  @AfterEach
+  void everyPublicationIsOneVersionUp() {
+    assertThat(versionSteps).containsOnly(1L);
+  }
+
+  @Test
+  void new_hasOnlyTheSidecarNotServing() {
+    Snapshot snapshot = registry.current();
+
+    assertThat(snapshot.version()).isZero();
+    assertThat(snapshot.inSync()).isFalse();
+    assertThat(snapshot.services()).containsOnlyKeys("");
+    assertThat(snapshot.status("")).contains(ServingStatus.NOT_SERVING);
+  }
+
+  @Test
+  void replaceAll_makesSidecarServingAndEveryNameKnown() {
+    ContainerRecord web = running("web-1");
+
+    registry.replaceAll(List.of(web));
+
+    Snapshot snapshot = registry.current();
+    assertThat(snapshot.inSync()).isTrue();
+    assertThat(snapshot.status("")).contains(ServingStatus.SERVING);
+    assertThat(snapshot.status("web-1")).contains(ServingStatus.SERVING);
+    assertThat(snapshot.status(web.id())).contains(ServingStatus.SERVING);
+    assertThat(snapshot.status(web.shortId())).contains(ServingStatus.SERVING);
+    assertThat(snapshot.status("web")).isEmpty();
+    assertThat(snapshot.namesByContainer().get(web.id())).containsExactly(web.id(), "web-1", web.shortId());
+    assertThat(snapshot.container("web-1")).contains(web);
+    assertThat(snapshot.container(web.shortId())).contains(web);
+  }
+
+  @Test
+  void put_changed_publishesNextVersionAtClockTime() {
+    registry.replaceAll(List.of(running("web-1")));
+    clock.advance(Duration.ofSeconds(7));
+
+    registry.put(container("web-1", ContainerState.RUNNING, HealthStatus.UNHEALTHY));
+
+    assertThat(published).hasSize(2);
+    Snapshot snapshot = registry.current();
+    assertThat(snapshot.version()).isEqualTo(2);
+    assertThat(snapshot.publishedAt()).isEqualTo(Instant.parse("2026-11-23T10:00:07Z"));
+    assertThat(snapshot.status("web-1")).contains(ServingStatus.NOT_SERVING);
+  }
+
+  @Test
+  void put_sameRecordAgain_publishesNothing() {
+    registry.replaceAll(List.of(running("web-1")));
+    clock.advance(Duration.ofMinutes(1));
+
+    registry.put(running("web-1"));
+    registry.replaceAll(List.of(running("web-1")));
+
+    assertThat(published).hasSize(1);
+    assertThat(registry.current().version()).isEqualTo(1);
+    assertThat(registry.current().publishedAt()).isEqualTo(Instant.parse("2026-11-23T10:00:00Z"));
+  }
+
+  @Test
+  void put_detailChangeWithoutStatusChange_publishesNewVersion() {
+    registry.replaceAll(List.of(running("web-1")));
+
+    ContainerRecord restarted = running("web-1").withOomKilled();
+    registry.put(restarted);
+
+    assertThat(published).hasSize(2);
+    assertThat(registry.current().container("web-1")).contains(restarted);
+    assertThat(registry.current().status("web-1")).contains(ServingStatus.SERVING);
+  }
+
+  @Test
+  void remove_makesNamesUnknown_andUnknownIdPublishesNothing() {
+    ContainerRecord web = running("web-1");
+    registry.replaceAll(List.of(web));
+
+    registry.remove(web.id());
+    registry.remove(idOf("never-there"));
+
+    assertThat(published).hasSize(2);
+    assertThat(registry.current().services()).containsOnlyKeys("");
+  }
+
+  @Test
+  void dockerDisconnected_sidecarNotServingContainersKeepLastStatus() {
+    registry.replaceAll(List.of(running("web-1")));
+
+    registry.dockerDisconnected();
+    registry.dockerDisconnected();
+
+    Snapshot snapshot = registry.current();
+    assertThat(published).hasSize(2);
+    assertThat(snapshot.inSync()).isFalse();
+    assertThat(snapshot.status("")).contains(ServingStatus.NOT_SERVING);
+    assertThat(snapshot.status("web-1")).contains(ServingStatus.SERVING);
+  }
+
+  @Test
+  void replaceAll_dropsContainersNotInTheNewSet() {
+    registry.replaceAll(List.of(running("a"), running("b")));
+
+    registry.replaceAll(List.of(running("b")));
+
+    assertThat(registry.current().status("a")).isEmpty();
+    assertThat(registry.current().status("b")).contains(ServingStatus.SERVING);
+  }
+
+  @Test
+  void enterTerminalState_everyNameNotServingAndLaterWritesIgnored() {
+    registry.replaceAll(List.of(running("web-1")));
+
+    registry.enterTerminalState();
+    registry.put(running("web-2"));
+    registry.replaceAll(List.of(running("web-1")));
+
+    Snapshot snapshot = registry.current();
+    assertThat(snapshot.terminal()).isTrue();
+    assertThat(snapshot.services().values()).allMatch(e -> e.status() == ServingStatus.NOT_SERVING);
+    assertThat(snapshot.status("web-1")).contains(ServingStatus.NOT_SERVING);
+    assertThat(snapshot.status("web-2")).isEmpty();
+    assertThat(published).hasSize(2);
+  }
+
+  @Test
+  void names_collide_fullIdBeatsNameBeatsShortId() {
+    ContainerRecord target = running("target");
+    // A container whose name is another container's short ID: Docker resolves a reference by
+    // full ID, then name, then ID prefix, and so does dockhealth.
+    ContainerRecord impostor = container(target.shortId(), ContainerState.EXITED, HealthStatus.NONE);
+
+    registry.replaceAll(List.of(target, impostor));
+
+    Snapshot snapshot = registry.current();
+    assertThat(snapshot.services().get(target.shortId()).containerIds()).containsExactly(impostor.id());
+    assertThat(snapshot.status(target.shortId())).contains(ServingStatus.NOT_SERVING);
+    assertThat(snapshot.status(target.id())).contains(ServingStatus.SERVING);
+    assertThat(snapshot.namesByContainer().get(target.id())).containsExactly(target.id(), "target");
+  }
+
+  @Test
+  void listener_thatThrows_doesNotStopOthersOrPublishing() {
+    List<Long> heard = new ArrayList<>();
+    registry.addListener((previous, current) -> {
+      throw new IllegalStateException("broken front end");
+    });
+    registry.addListener((previous, current) -> heard.add(current.version()));
+
+    registry.replaceAll(List.of(running("a")));
+    registry.put(container("a", ContainerState.EXITED, HealthStatus.NONE));
+
+    assertThat(heard).containsExactly(1L, 2L);
+    assertThat(registry.current().status("a")).isEqualTo(Optional.of(ServingStatus.NOT_SERVING));
+  }
+}
