@@ -94,8 +94,7 @@ public final class Main implements Callable<Integer> {
     try {
       sidecar = Sidecar.start(config);
     } catch (IllegalStateException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      logger.error("cannot start: {}", cause.getMessage() != null ? cause.getMessage() : cause.toString());
+      logger.error("cannot start: {}", causes(e.getCause() != null ? e.getCause() : e));
       return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(sidecar::stop, "dockhealth-shutdown"));
@@ -117,6 +116,18 @@ public final class Main implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(),
           "Invalid value for option '--max-watch-streams': " + maxWatchStreams + " (expected: > 0)");
     }
+  }
+
+  /** "Failed to bind to address /127.0.0.1:4245: Address already in use", not a stack trace. */
+  private static String causes(Throwable t) {
+    StringBuilder text = new StringBuilder();
+    for (Throwable cause = t; cause != null; cause = cause.getCause()) {
+      String message = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+      if (text.indexOf(message) < 0) {
+        text.append(text.length() == 0 ? "" : ": ").append(message);
+      }
+    }
+    return text.toString();
   }
 
   /** Our own loggers follow --log-level; the root follows it too, but never below info. */

@@ -97,6 +97,7 @@ public final class DockerSource extends AbstractIdleService {
   private long lastEventNanos;
   private boolean connected;
   private boolean reconnectScheduled;
+  private int failedAttempts;
 
   /**
    * True while the stream is up and no resync runs, so an arriving event is the newest word on its
@@ -164,8 +165,10 @@ public final class DockerSource extends AbstractIdleService {
       openStream();
       int count = resync();
       backoff.reset();
-      logger.info("connected to Docker at {} (engine {}, API {}); {} containers",
-          settings.dockerHost(), version.getVersion(), version.getApiVersion(), count);
+      logger.info("connected to Docker at {} (engine {}, API {}); {} containers{}",
+          settings.dockerHost(), version.getVersion(), version.getApiVersion(), count,
+          failedAttempts > 0 ? " after " + failedAttempts + " failed attempts" : "");
+      failedAttempts = 0;
     } catch (Exception e) {
       lostConnection(e);
     }
@@ -300,10 +303,15 @@ public final class DockerSource extends AbstractIdleService {
     }
     reconnectScheduled = true;
     Duration delay = backoff.next();
+    failedAttempts++;
     if (wasConnected) {
       logger.warn("lost Docker at {} ({}); reconnecting in {} ms", settings.dockerHost(), describe(cause), delay.toMillis());
+    } else if (failedAttempts == 1) {
+      logger.warn("cannot reach Docker at {} ({}); retrying with backoff up to {} ms", settings.dockerHost(),
+          describe(cause), settings.maxBackoff().toMillis());
     } else {
-      logger.warn("cannot reach Docker at {} ({}); retrying in {} ms", settings.dockerHost(), describe(cause), delay.toMillis());
+      // One warning per outage is enough to act on; the retries themselves are for debugging.
+      logger.debug("still cannot reach Docker ({}); attempt {} in {} ms", describe(cause), failedAttempts + 1, delay.toMillis());
     }
     executor.schedule(guarded(this::connect), delay.toMillis(), TimeUnit.MILLISECONDS);
   }

@@ -1,0 +1,172 @@
+package io.dockhealth.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dockhealth.proto.v1.Container;
+import io.dockhealth.proto.v1.HealthStatus;
+import io.dockhealth.proto.v1.State;
+import io.dockhealth.server.Sidecar;
+import io.dockhealth.server.SidecarConfig;
+import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.server.testing.HealthClient;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The sidecar against a real Docker engine, asked over real TCP. */
+class SidecarIT {
+  private static final Duration EVENT_DEADLINE = Duration.ofSeconds(1);
+  private static final Duration HEALTHCHECK_DEADLINE = Duration.ofSeconds(10);
+
+  private static DockerEngine engine;
+  private static Sidecar sidecar;
+  private static HealthClient client;
+
+  @BeforeAll
+  static void start() {
+    engine = DockerEngine.start("sidecar-it");
+    sidecar = Sidecar.start(new SidecarConfig(new InetSocketAddress("127.0.0.1", 0),
+        URI.create(engine.host()), Duration.ofSeconds(60), Duration.ZERO, 1000));
+    client = new HealthClient(sidecar.grpcAddress());
+    await().atMost(Duration.ofSeconds(30)).until(() -> client.check("").equals("SERVING"));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (client != null) {
+      client.close();
+    }
+    if (sidecar != null) {
+      sidecar.stop();
+    }
+    if (engine != null) {
+      engine.close();
+    }
+  }
+
+  private static void awaitStatus(Duration within, String name, String expected, HealthClient.Watch watch) {
+    await().atMost(within).untilAsserted(() -> {
+      assertThat(watch.last()).as("Watch(%s)", name).isEqualTo(expected);
+      assertThat(client.check(name)).as("Check(%s)", name).isEqualTo(expected.equals("SERVICE_UNKNOWN") ? "NOT_FOUND" : expected);
+    });
+  }
+
+  @Test
+  void healthcheckedContainer_everyTransition_seenByCheckAndWatch() {
+    HealthClient.Watch watch = client.watch("web");
+    await().atMost(Duration.ofSeconds(5)).until(() -> "SERVICE_UNKNOWN".equals(watch.last()));
+
+    String id = engine.docker("run", "-d", "--name", "web", "--network", "host",
+        "--health-cmd", "test -f /tmp/ok", "--health-interval", "1s", "--health-retries", "1",
+        DockerEngine.IMAGE, "sleep", "600");
+    awaitStatus(EVENT_DEADLINE, "web", "NOT_SERVING", watch);
+    assertThat(client.container("web").getHealth()).isEqualTo(HealthStatus.HEALTH_STARTING);
+    assertThat(client.check(id)).isEqualTo("NOT_SERVING");
+
+    engine.docker("exec", "web", "touch", "/tmp/ok");
+    awaitStatus(HEALTHCHECK_DEADLINE, "web", "SERVING", watch);
+    Container healthy = client.container(id.substring(0, 12));
+    assertThat(healthy.getHealth()).isEqualTo(HealthStatus.HEALTH_HEALTHY);
+    assertThat(healthy.getProbesList()).isNotEmpty();
+    assertThat(healthy.getProbes(healthy.getProbesCount() - 1).getExitCode()).isZero();
+
+    engine.docker("exec", "web", "rm", "/tmp/ok");
+    awaitStatus(HEALTHCHECK_DEADLINE, "web", "NOT_SERVING", watch);
+    Container unhealthy = client.container("web");
+    assertThat(unhealthy.getHealth()).isEqualTo(HealthStatus.HEALTH_UNHEALTHY);
+    assertThat(unhealthy.getFailingStreak()).isPositive();
+
+    engine.docker("exec", "web", "touch", "/tmp/ok");
+    awaitStatus(HEALTHCHECK_DEADLINE, "web", "SERVING", watch);
+
+    engine.docker("pause", "web");
+    awaitStatus(EVENT_DEADLINE, "web", "NOT_SERVING", watch);
+    assertThat(client.container("web").getState()).isEqualTo(State.STATE_PAUSED);
+
+    engine.docker("unpause", "web");
+    awaitStatus(HEALTHCHECK_DEADLINE, "web", "SERVING", watch);
+
+    engine.docker("stop", "web");
+    awaitStatus(EVENT_DEADLINE, "web", "NOT_SERVING", watch);
+    assertThat(client.container("web").getState()).isEqualTo(State.STATE_EXITED);
+
+    // /tmp/ok survives in the container's file system: healthy again after the first probe.
+    engine.docker("start", "web");
+    awaitStatus(HEALTHCHECK_DEADLINE, "web", "SERVING", watch);
+
+    engine.docker("rm", "-f", "web");
+    awaitStatus(EVENT_DEADLINE, "web", "SERVICE_UNKNOWN", watch);
+
+    assertThat(watch.statuses()).containsExactly("SERVICE_UNKNOWN",
+        "NOT_SERVING", "SERVING", // created (starting), then healthy
+        "NOT_SERVING", "SERVING", // unhealthy, healthy
+        "NOT_SERVING", "SERVING", // paused, unpaused
+        "NOT_SERVING", "SERVING", // stopped, started
+        "NOT_SERVING", "SERVICE_UNKNOWN"); // rm -f kills, then removes
+    assertThat(watch.end()).isNull();
+  }
+
+  @Test
+  void containerWithoutHealthcheck_isServingWhileRunning() {
+    String id = engine.docker("run", "-d", "--name", "plain", "--network", "host",
+        DockerEngine.IMAGE, "sleep", "600");
+    HealthClient.Watch watch = client.watch(id.substring(0, 12));
+    awaitStatus(EVENT_DEADLINE, "plain", "SERVING", watch);
+    assertThat(client.container("plain").getHealth()).isEqualTo(HealthStatus.HEALTH_NONE);
+
+    engine.docker("stop", "plain");
+    awaitStatus(EVENT_DEADLINE, "plain", "NOT_SERVING", watch);
+    assertThat(watch.last()).isEqualTo("NOT_SERVING");
+
+    engine.docker("start", "plain");
+    awaitStatus(EVENT_DEADLINE, "plain", "SERVING", watch);
+    engine.docker("rm", "-f", "plain");
+  }
+
+  @Test
+  void reflection_listsTheHealthAndContainerServices() throws Exception {
+    ManagedChannel channel = NettyChannelBuilder.forAddress(sidecar.grpcAddress()).usePlaintext().build();
+    try {
+      CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
+      StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .serverReflectionInfo(new StreamObserver<>() {
+            @Override
+            public void onNext(ServerReflectionResponse value) {
+              answer.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              answer.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {}
+          });
+      requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+      requests.onCompleted();
+
+      List<String> services = answer.get(5, TimeUnit.SECONDS).getListServicesResponse().getServiceList()
+          .stream().map(ServiceResponse::getName).toList();
+      assertThat(services).contains("grpc.health.v1.Health", "dockhealth.v1.ContainerHealth",
+          "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection");
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package io.dockhealth.server.testing;
+
+import io.dockhealth.proto.health.v1.HealthCheckRequest;
+import io.dockhealth.proto.health.v1.HealthCheckResponse;
+import io.dockhealth.proto.health.v1.HealthGrpc;
+import io.dockhealth.proto.v1.Container;
+import io.dockhealth.proto.v1.ContainerHealthGrpc;
+import io.dockhealth.proto.v1.GetContainerRequest;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/** A gRPC client of the sidecar over real TCP, for integration tests. */
+public final class HealthClient implements AutoCloseable {
+  private final ManagedChannel channel;
+  private final List<Context.CancellableContext> watches = new ArrayList<>();
+
+  public HealthClient(InetSocketAddress address) {
+    channel = NettyChannelBuilder.forAddress(address).usePlaintext().build();
+  }
+
+  /** SERVING, NOT_SERVING, or the gRPC code of the failure (NOT_FOUND, UNAVAILABLE, ...). */
+  public String check(String service) {
+    try {
+      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .check(HealthCheckRequest.newBuilder().setService(service).build())
+          .getStatus().name();
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode().name();
+    }
+  }
+
+  public Container container(String name) {
+    return ContainerHealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .getContainer(GetContainerRequest.newBuilder().setName(name).build());
+  }
+
+  /** Opens a Watch stream; what it receives collects in the returned list. */
+  public Watch watch(String service) {
+    Watch watch = new Watch();
+    Context.CancellableContext context = Context.current().withCancellation();
+    synchronized (watches) {
+      watches.add(context);
+    }
+    context.run(() -> HealthGrpc.newStub(channel)
+        .watch(HealthCheckRequest.newBuilder().setService(service).build(), watch));
+    return watch;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    synchronized (watches) {
+      watches.forEach(c -> c.cancel(null));
+    }
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  /** What one Watch stream received: statuses in order, and how it ended if it did. */
+  public static final class Watch implements StreamObserver<HealthCheckResponse> {
+    private final List<String> statuses = new CopyOnWriteArrayList<>();
+    private volatile Status end;
+
+    @Override
+    public void onNext(HealthCheckResponse value) {
+      statuses.add(value.getStatus().name());
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      end = Status.fromThrowable(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      end = Status.OK;
+    }
+
+    public List<String> statuses() {
+      return List.copyOf(statuses);
+    }
+
+    /** The newest status received, or null before the first. */
+    public String last() {
+      List<String> copy = statuses();
+      return copy.isEmpty() ? null : copy.get(copy.size() - 1);
+    }
+
+    /** Null while the stream is open. */
+    public Status end() {
+      return end;
+    }
+  }
+}
