@@ -14,7 +14,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -52,7 +51,7 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
           Status.NOT_FOUND.withDescription("unknown service \"" + name + "\"").asRuntimeException());
       return;
     }
-    responseObserver.onNext(ProtoMapping.response(Optional.of(entry.status())));
+    responseObserver.onNext(ProtoMapping.response(ProtoMapping.toProto(entry.status())));
     responseObserver.onCompleted();
   }
 
@@ -68,7 +67,7 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
     }
     HealthListResponse.Builder response = HealthListResponse.newBuilder();
     for (ServiceEntry entry : snapshot.services().values()) {
-      response.putStatuses(entry.name(), ProtoMapping.response(Optional.of(entry.status())));
+      response.putStatuses(entry.name(), ProtoMapping.response(ProtoMapping.toProto(entry.status())));
     }
     responseObserver.onNext(response.build());
     responseObserver.onCompleted();

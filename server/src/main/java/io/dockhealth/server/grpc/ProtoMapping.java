@@ -12,7 +12,6 @@ import io.dockhealth.server.model.PortMapping;
 import io.dockhealth.server.model.ServingStatus;
 import io.dockhealth.server.model.Snapshot;
 import java.time.Instant;
-import java.util.Optional;
 
 /** Model values as protocol messages. The one place that decides what a client may see. */
 public final class ProtoMapping {
@@ -32,11 +31,7 @@ public final class ProtoMapping {
     };
   }
 
-  /** The health response for a known status, or SERVICE_UNKNOWN for an unknown name. */
-  public static HealthCheckResponse response(Optional<ServingStatus> status) {
-    return status.map(s -> s == ServingStatus.SERVING ? SERVING : NOT_SERVING).orElse(SERVICE_UNKNOWN);
-  }
-
+  /** The health response for a status, from shared instances. */
   public static HealthCheckResponse response(HealthCheckResponse.ServingStatus status) {
     return switch (status) {
       case SERVING -> SERVING;

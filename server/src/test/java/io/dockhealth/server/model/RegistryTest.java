@@ -31,7 +31,7 @@ class RegistryTest {
 
   @AfterEach
   void everyPublicationIsOneVersionUp() {
-    assertThat(versionSteps).containsOnly(1L);
+    assertThat(versionSteps).allMatch(step -> step == 1L);
   }
 
   @Test
