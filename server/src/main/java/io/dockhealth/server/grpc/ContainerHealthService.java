@@ -3,12 +3,17 @@ package io.dockhealth.server.grpc;
 import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.ContainerHealthGrpc;
 import io.dockhealth.proto.v1.GetContainerRequest;
+import io.dockhealth.proto.v1.GetServiceRequest;
 import io.dockhealth.proto.v1.ListContainersRequest;
 import io.dockhealth.proto.v1.ListContainersResponse;
+import io.dockhealth.proto.v1.ListServicesRequest;
+import io.dockhealth.proto.v1.ListServicesResponse;
+import io.dockhealth.proto.v1.Service;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.Snapshot;
 import io.dockhealth.server.model.SnapshotListener;
 import io.grpc.Status;
@@ -58,6 +63,37 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
         () -> responseObserver.onError(Status.NOT_FOUND
             .withDescription("no container named \"" + request.getName() + "\" (expected: a name, full ID or 12-character ID)")
             .asRuntimeException()));
+  }
+
+  @Override
+  public void getService(GetServiceRequest request, StreamObserver<Service> responseObserver) {
+    Status invalid = ServiceNames.validate(request.getName());
+    if (invalid != null) {
+      responseObserver.onError(invalid.asRuntimeException());
+      return;
+    }
+    Snapshot snapshot = registry.current();
+    ServiceEntry entry = snapshot.services().get(request.getName());
+    if (entry == null) {
+      responseObserver.onError(Status.NOT_FOUND
+          .withDescription("unknown service \"" + request.getName() + "\"").asRuntimeException());
+      return;
+    }
+    responseObserver.onNext(ProtoMapping.toProto(entry, snapshot));
+    responseObserver.onCompleted();
+  }
+
+  @Override
+  public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> responseObserver) {
+    Snapshot snapshot = registry.current();
+    ListServicesResponse.Builder response = ListServicesResponse.newBuilder()
+        .setVersion(snapshot.version())
+        .setInSync(snapshot.inSync());
+    snapshot.services().values().stream()
+        .sorted(Comparator.comparing(ServiceEntry::name))
+        .forEach(entry -> response.addServices(ProtoMapping.toProto(entry, snapshot)));
+    responseObserver.onNext(response.build());
+    responseObserver.onCompleted();
   }
 
   @Override

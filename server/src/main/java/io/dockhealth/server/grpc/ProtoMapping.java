@@ -3,12 +3,17 @@ package io.dockhealth.server.grpc;
 import com.google.protobuf.Timestamp;
 import io.dockhealth.proto.health.v1.HealthCheckResponse;
 import io.dockhealth.proto.v1.Container;
+import io.dockhealth.proto.v1.MembershipRule;
 import io.dockhealth.proto.v1.Port;
 import io.dockhealth.proto.v1.ProbeResult;
+import io.dockhealth.proto.v1.Service;
+import io.dockhealth.proto.v1.ServiceMember;
 import io.dockhealth.proto.v1.State;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.HealthStatus;
+import io.dockhealth.server.model.Member;
 import io.dockhealth.server.model.PortMapping;
+import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.ServingStatus;
 import io.dockhealth.server.model.Snapshot;
 import java.time.Instant;
@@ -78,6 +83,32 @@ public final class ProtoMapping {
           .setHostPort(port.hostPort()));
     }
     return builder.build();
+  }
+
+  /** A service name as the dockhealth.v1 API shows it, with its members. */
+  public static Service toProto(ServiceEntry entry, Snapshot snapshot) {
+    Service.Builder builder = Service.newBuilder()
+        .setName(entry.name())
+        .setStatus(toProto(entry.status()))
+        .setStale(!snapshot.inSync());
+    for (Member member : entry.members()) {
+      ContainerRecord container = snapshot.containers().get(member.containerId());
+      builder.addMembers(ServiceMember.newBuilder()
+          .setContainerId(member.containerId())
+          .setContainerName(container.name())
+          .setRule(rule(member.rule()))
+          .setServingStatus(snapshot.status(member.containerId()).map(ProtoMapping::toProto)
+              .orElse(HealthCheckResponse.ServingStatus.NOT_SERVING)));
+    }
+    return builder.build();
+  }
+
+  private static MembershipRule rule(io.dockhealth.server.model.MembershipRule rule) {
+    return switch (rule) {
+      case CONTAINER_ID -> MembershipRule.MEMBERSHIP_RULE_CONTAINER_ID;
+      case CONTAINER_NAME -> MembershipRule.MEMBERSHIP_RULE_CONTAINER_NAME;
+      case SHORT_ID -> MembershipRule.MEMBERSHIP_RULE_SHORT_ID;
+    };
   }
 
   private static State state(ContainerRecord container) {

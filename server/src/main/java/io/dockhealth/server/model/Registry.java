@@ -159,17 +159,13 @@ public final class Registry implements ContainerModel {
     services.put(Snapshot.SIDECAR, new ServiceEntry(Snapshot.SIDECAR,
         inSync && !terminal ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, ImmutableList.of()));
     ImmutableListMultimap.Builder<String, String> namesByContainer = ImmutableListMultimap.builder();
-    for (int pass = 0; pass < 3; pass++) {
+    for (MembershipRule rule : MembershipRule.values()) {
       for (ContainerRecord container : ordered) {
-        String name = switch (pass) {
-          case 0 -> container.id();
-          case 1 -> container.name();
-          default -> container.shortId();
-        };
+        String name = rule.nameOf(container);
         if (!services.containsKey(name)) {
           ServingStatus status =
               terminal ? ServingStatus.NOT_SERVING : ServingRules.servingStatus(container);
-          services.put(name, new ServiceEntry(name, status, ImmutableList.of(container.id())));
+          services.put(name, new ServiceEntry(name, status, ImmutableList.of(new Member(container.id(), rule))));
           namesByContainer.put(container.id(), name);
         }
       }

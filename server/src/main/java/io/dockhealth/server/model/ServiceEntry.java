@@ -7,12 +7,17 @@ import com.google.common.collect.ImmutableList;
 /**
  * One service name of the health protocol and its status.
  *
- * @param containerIds the containers behind the name; empty for the sidecar's own name ""
+ * @param members the containers behind the name; empty for the sidecar's own name ""
  */
-public record ServiceEntry(String name, ServingStatus status, ImmutableList<String> containerIds) {
+public record ServiceEntry(String name, ServingStatus status, ImmutableList<Member> members) {
   public ServiceEntry {
     checkNotNull(name, "name");
     checkNotNull(status, "status");
-    checkNotNull(containerIds, "containerIds");
+    checkNotNull(members, "members");
+  }
+
+  /** The full IDs of the members, in member order. */
+  public ImmutableList<String> containerIds() {
+    return members.stream().map(Member::containerId).collect(ImmutableList.toImmutableList());
   }
 }

@@ -46,15 +46,15 @@ public record Snapshot(
   }
 
   /**
-   * The container a name, full ID or short ID stands for; empty when the name is unknown or stands
-   * for more than one container.
+   * The container a name, full ID or short ID stands for; empty when the name is unknown or names
+   * a group.
    */
   public Optional<ContainerRecord> container(String nameOrId) {
     ServiceEntry entry = services.get(nameOrId);
-    if (entry == null || entry.containerIds().size() != 1) {
+    if (entry == null || entry.members().size() != 1 || !entry.members().get(0).rule().namesOneContainer()) {
       return Optional.empty();
     }
-    return Optional.ofNullable(containers.get(entry.containerIds().get(0)));
+    return Optional.ofNullable(containers.get(entry.members().get(0).containerId()));
   }
 
   /** Whether the two snapshots would answer every question the same way, versions aside. */

@@ -13,6 +13,11 @@ import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
 import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.ContainerHealthGrpc;
 import io.dockhealth.proto.v1.GetContainerRequest;
+import io.dockhealth.proto.v1.GetServiceRequest;
+import io.dockhealth.proto.v1.ListServicesRequest;
+import io.dockhealth.proto.v1.ListServicesResponse;
+import io.dockhealth.proto.v1.MembershipRule;
+import io.dockhealth.proto.v1.Service;
 import io.dockhealth.proto.v1.ListContainersRequest;
 import io.dockhealth.proto.v1.ListContainersResponse;
 import io.dockhealth.proto.v1.State;
@@ -116,6 +121,44 @@ class ContainerHealthServiceTest {
     assertThatThrownBy(() -> blocking.getContainer(GetContainerRequest.newBuilder().setName("y".repeat(900)).build()))
         .isInstanceOfSatisfying(StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+  }
+
+  @Test
+  void getService_showsTheMembersAndTheRuleThatMadeThem() {
+    ContainerRecord web = running("web-1");
+    grpc.registry.replaceAll(List.of(web));
+
+    Service byName = blocking.getService(GetServiceRequest.newBuilder().setName("web-1").build());
+    Service byShortId = blocking.getService(GetServiceRequest.newBuilder().setName(web.shortId()).build());
+    Service sidecar = blocking.getService(GetServiceRequest.getDefaultInstance());
+
+    assertThat(byName.getStatus()).isEqualTo(ServingStatus.SERVING);
+    assertThat(byName.getMembersList()).singleElement().satisfies(m -> {
+      assertThat(m.getContainerId()).isEqualTo(web.id());
+      assertThat(m.getContainerName()).isEqualTo("web-1");
+      assertThat(m.getRule()).isEqualTo(MembershipRule.MEMBERSHIP_RULE_CONTAINER_NAME);
+      assertThat(m.getServingStatus()).isEqualTo(ServingStatus.SERVING);
+    });
+    assertThat(byShortId.getMembers(0).getRule()).isEqualTo(MembershipRule.MEMBERSHIP_RULE_SHORT_ID);
+    assertThat(sidecar.getMembersList()).isEmpty();
+    assertThat(sidecar.getStatus()).isEqualTo(ServingStatus.SERVING);
+    assertThatThrownBy(() -> blocking.getService(GetServiceRequest.newBuilder().setName("web").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+  }
+
+  @Test
+  void listServices_hasNoListLimit_andMarksStaleWhileDisconnected() {
+    grpc.registry.replaceAll(java.util.stream.IntStream.range(0, 40).mapToObj(i -> running("c" + i)).toList());
+    grpc.registry.dockerDisconnected();
+
+    ListServicesResponse response = blocking.listServices(ListServicesRequest.getDefaultInstance());
+
+    assertThat(response.getServicesCount()).isEqualTo(121);
+    assertThat(response.getServices(0).getName()).isEmpty();
+    assertThat(response.getServices(0).getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+    assertThat(response.getServicesList()).allMatch(Service::getStale);
+    assertThat(response.getInSync()).isFalse();
   }
 
   @Test
