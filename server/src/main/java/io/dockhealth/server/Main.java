@@ -4,7 +4,12 @@ import ch.qos.logback.classic.Level;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import io.dockhealth.server.model.GroupPolicy;
+import io.dockhealth.server.model.ServiceRules;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,6 +69,57 @@ public final class Main implements Callable<Integer> {
           + " (env DOCKHEALTH_MAX_WATCH_STREAMS; default ${DEFAULT-VALUE}).")
   int maxWatchStreams;
 
+  @Option(names = "--service-label", paramLabel = "KEY",
+      defaultValue = "${env:DOCKHEALTH_SERVICE_LABEL:-" + ServiceRules.DEFAULT_SERVICE_LABEL + "}",
+      description = "The label whose value names a container's service group"
+          + " (env DOCKHEALTH_SERVICE_LABEL; default ${DEFAULT-VALUE}).")
+  String serviceLabel;
+
+  @Option(names = "--name-pattern", paramLabel = "REGEX",
+      defaultValue = "${env:DOCKHEALTH_NAME_PATTERN:-" + ServiceRules.DEFAULT_NAME_PATTERN + "}",
+      description = "A regex with a named group 'service', matched against whole container names: a"
+          + " container joins the group it captures; empty for none (env DOCKHEALTH_NAME_PATTERN;"
+          + " default ${DEFAULT-VALUE}, so bk_iam-1709878117 joins bk_iam).")
+  String namePattern;
+
+  @Option(names = "--group-policy", paramLabel = "any|all",
+      defaultValue = "${env:DOCKHEALTH_GROUP_POLICY:-any}",
+      description = "A group is SERVING when any member is, or only when all are; a member's"
+          + " dockhealth.policy label overrides it (env DOCKHEALTH_GROUP_POLICY; default ${DEFAULT-VALUE}).")
+  String groupPolicy;
+
+  @Option(names = "--starting-is-serving", paramLabel = "BOOL", arity = "0..1",
+      defaultValue = "${env:DOCKHEALTH_STARTING_IS_SERVING:-false}",
+      description = "Count a container whose HEALTHCHECK is still 'starting' as SERVING; its"
+          + " dockhealth.starting-is-serving label overrides it (env DOCKHEALTH_STARTING_IS_SERVING;"
+          + " default ${DEFAULT-VALUE}).")
+  boolean startingIsServing;
+
+  @Option(names = "--stale-grace", paramLabel = "DURATION",
+      defaultValue = "${env:DOCKHEALTH_STALE_GRACE:-30s}", converter = Flags.DurationValue.class,
+      description = "While Docker cannot be reached, names keep their last status (marked stale) this"
+          + " long, then turn NOT_SERVING (env DOCKHEALTH_STALE_GRACE; default ${DEFAULT-VALUE}).")
+  Duration staleGrace;
+
+  @Option(names = "--forget-after", paramLabel = "DURATION",
+      defaultValue = "${env:DOCKHEALTH_FORGET_AFTER:-60s}", converter = Flags.DurationValue.class,
+      description = "A removed container's names stay NOT_SERVING this long before they become unknown"
+          + " (env DOCKHEALTH_FORGET_AFTER; default ${DEFAULT-VALUE}).")
+  Duration forgetAfter;
+
+  @Option(names = "--expose", paramLabel = "all|labeled",
+      defaultValue = "${env:DOCKHEALTH_EXPOSE:-all}",
+      description = "Show every container, or only those labelled dockhealth.enable=true; a hidden"
+          + " container is unknown everywhere (env DOCKHEALTH_EXPOSE; default ${DEFAULT-VALUE}).")
+  String expose;
+
+  @Option(names = "--service-from-authority", paramLabel = "BOOL", arity = "0..1",
+      defaultValue = "${env:DOCKHEALTH_SERVICE_FROM_AUTHORITY:-false}",
+      description = "Answer a request for \"\" whose :authority (port stripped) is a known service name"
+          + " for that service, as Envoy sends with health_check_config.hostname"
+          + " (env DOCKHEALTH_SERVICE_FROM_AUTHORITY; default ${DEFAULT-VALUE}).")
+  boolean serviceFromAuthority;
+
   @Option(names = "--log-level", paramLabel = "LEVEL",
       defaultValue = "${env:DOCKHEALTH_LOG_LEVEL:-info}",
       description = "error, warn, info, debug (status transitions) or trace (every event)"
@@ -84,12 +140,23 @@ public final class Main implements Callable<Integer> {
     });
   }
 
+  /**
+   * The configuration these flags give, checked as on the command line: the way tests build one,
+   * so that they and operators configure the sidecar the same way.
+   *
+   * @throws ParameterException saying which flag is wrong and what was expected
+   */
+  public static SidecarConfig parseConfig(String... args) {
+    CommandLine commandLine = new CommandLine(new Main());
+    commandLine.parseArgs(args);
+    return ((Main) commandLine.getCommand()).validatedConfig();
+  }
+
   @Override
   public Integer call() {
-    validate();
+    SidecarConfig config = validatedConfig();
     setLogLevel(Level.toLevel(logLevel));
     Logger logger = LoggerFactory.getLogger(Main.class);
-    SidecarConfig config = new SidecarConfig(grpcAddress, dockerHost, resyncInterval, drainPeriod, maxWatchStreams);
     Sidecar sidecar;
     try {
       sidecar = Sidecar.start(config);
@@ -102,19 +169,55 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
+  private SidecarConfig validatedConfig() {
+    validate();
+    ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
+        startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
+    return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, drainPeriod, maxWatchStreams, rules,
+        staleGrace, forgetAfter, serviceFromAuthority);
+  }
+
+  private Optional<Pattern> pattern() {
+    if (namePattern.isEmpty()) {
+      return Optional.empty();
+    }
+    Pattern pattern;
+    try {
+      pattern = Pattern.compile(namePattern);
+    } catch (PatternSyntaxException e) {
+      throw invalid("--name-pattern", namePattern, "a Java regex; " + e.getDescription() + " near index " + e.getIndex());
+    }
+    if (!namePattern.contains("(?<service>")) {
+      throw invalid("--name-pattern", namePattern, "a regex with a named group (?<service>...) such as "
+          + ServiceRules.DEFAULT_NAME_PATTERN + ", or empty for none");
+    }
+    return Optional.of(pattern);
+  }
+
+  private ParameterException invalid(String flag, Object value, String expected) {
+    return new ParameterException(spec.commandLine(),
+        "Invalid value for option '" + flag + "': '" + value + "' (expected: " + expected + ")");
+  }
+
   private void validate() {
+    if (serviceLabel.isBlank()) {
+      throw invalid("--service-label", serviceLabel, "a label key such as " + ServiceRules.DEFAULT_SERVICE_LABEL);
+    }
+    if (GroupPolicy.parse(groupPolicy).isEmpty()) {
+      throw invalid("--group-policy", groupPolicy, "any or all");
+    }
+    if (!expose.trim().equalsIgnoreCase("all") && !expose.trim().equalsIgnoreCase("labeled")) {
+      throw invalid("--expose", expose, "all or labeled");
+    }
     switch (logLevel.toLowerCase(Locale.ROOT)) {
       case "error", "warn", "info", "debug", "trace" -> { }
-      default -> throw new ParameterException(spec.commandLine(),
-          "Invalid value for option '--log-level': '" + logLevel + "' (expected: error, warn, info, debug or trace)");
+      default -> throw invalid("--log-level", logLevel, "error, warn, info, debug or trace");
     }
     if (resyncInterval.isZero()) {
-      throw new ParameterException(spec.commandLine(),
-          "Invalid value for option '--resync-interval': 0 (expected: a duration > 0 such as 60s)");
+      throw invalid("--resync-interval", "0s", "a duration > 0 such as 60s");
     }
     if (maxWatchStreams <= 0) {
-      throw new ParameterException(spec.commandLine(),
-          "Invalid value for option '--max-watch-streams': " + maxWatchStreams + " (expected: > 0)");
+      throw invalid("--max-watch-streams", maxWatchStreams, "> 0");
     }
   }
 

@@ -3,12 +3,16 @@ package io.dockhealth.server;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.base.Ticker;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.google.common.util.concurrent.Uninterruptibles;
 import io.dockhealth.server.docker.DockerSource;
 import io.dockhealth.server.grpc.GrpcFrontEnd;
 import io.dockhealth.server.model.Registry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,14 +33,19 @@ public final class Sidecar {
   private final Registry registry;
   private final DockerSource docker;
   private final GrpcFrontEnd grpc;
+  private final ScheduledExecutorService timer;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config) {
     this.config = checkNotNull(config, "config");
-    this.registry = new Registry(Clock.systemUTC());
+    this.timer = Executors.newSingleThreadScheduledExecutor(
+        new ThreadFactoryBuilder().setNameFormat("dockhealth-timer").setDaemon(true).build());
+    this.registry = new Registry(config.rules(), config.staleGrace(), config.forgetAfter(), Clock.systemUTC(),
+        (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
     this.docker = new DockerSource(
         DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker());
-    this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams());
+    this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
+        config.serviceFromAuthority());
   }
 
   /**
@@ -64,6 +73,7 @@ public final class Sidecar {
     Uninterruptibles.sleepUninterruptibly(config.drainPeriod());
     grpc.stopAsync().awaitTerminated();
     docker.stopAsync().awaitTerminated();
+    timer.shutdownNow();
     logger.info("stopped");
   }
 

@@ -78,7 +78,7 @@ public final class DockerSource extends AbstractIdleService {
     /** Settings suited to a sidecar beside a local engine. */
     public static Settings defaults(URI dockerHost, Duration resyncInterval) {
       return new Settings(dockerHost, resyncInterval, Duration.ofSeconds(5), Duration.ofSeconds(30),
-          Duration.ofMillis(100), Duration.ofSeconds(5));
+          Duration.ofMillis(100), Duration.ofSeconds(2));
     }
   }
 

@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import com.google.common.util.concurrent.AbstractIdleService;
 import io.dockhealth.server.model.Registry;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -28,15 +29,16 @@ public final class GrpcFrontEnd extends AbstractIdleService {
   private final ContainerHealthService containers;
   private final Server server;
 
-  public GrpcFrontEnd(InetSocketAddress address, Registry registry, int maxWatchStreams) {
+  public GrpcFrontEnd(InetSocketAddress address, Registry registry, int maxWatchStreams,
+      boolean serviceFromAuthority) {
     this.registry = checkNotNull(registry, "registry");
-    this.health = new HealthService(registry, maxWatchStreams);
+    this.health = new HealthService(registry, maxWatchStreams, serviceFromAuthority);
     this.containers = new ContainerHealthService(registry);
     this.server = NettyServerBuilder.forAddress(address)
         // Every handler only reads an immutable snapshot and never blocks, so it runs on the
         // transport thread without a hop to an executor.
         .directExecutor()
-        .addService(health)
+        .addService(ServerInterceptors.intercept(health, HealthService.authorityInterceptor()))
         .addService(containers)
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(ProtoReflectionService.newInstance())

@@ -9,6 +9,13 @@ import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.Snapshot;
 import io.dockhealth.server.model.SnapshotListener;
+import com.google.common.net.HostAndPort;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -27,14 +34,53 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
   /** gRFC A90: List answers at most this many names, a bigger answer is RESOURCE_EXHAUSTED. */
   static final int MAX_LIST_SIZE = 100;
 
+  /** The request's :authority, set by {@link #authorityInterceptor()}. */
+  private static final Context.Key<String> AUTHORITY = Context.key("dockhealth-authority");
+
   private final Registry registry;
   private final int maxWatchStreams;
+  private final boolean serviceFromAuthority;
   private final AtomicInteger openWatches = new AtomicInteger();
   private final Map<String, Set<Watch>> watchesByName = new ConcurrentHashMap<>();
 
-  HealthService(Registry registry, int maxWatchStreams) {
+  HealthService(Registry registry, int maxWatchStreams, boolean serviceFromAuthority) {
     this.registry = registry;
     this.maxWatchStreams = maxWatchStreams;
+    this.serviceFromAuthority = serviceFromAuthority;
+  }
+
+  /** Makes each call's :authority visible to the service, for --service-from-authority. */
+  static ServerInterceptor authorityInterceptor() {
+    return new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+          ServerCallHandler<Q, R> next) {
+        String authority = call.getAuthority();
+        return authority == null
+            ? next.startCall(call, headers)
+            : Contexts.interceptCall(Context.current().withValue(AUTHORITY, authority), call, headers, next);
+      }
+    };
+  }
+
+  /**
+   * The service a request is about. Envoy sets one service_name per cluster but can send a
+   * per-endpoint :authority (health_check_config.hostname); so with --service-from-authority, ""
+   * with an authority that is a known service name (port stripped) means that service. Any other
+   * authority, such as the address a client dialled, leaves "" meaning the sidecar.
+   */
+  private String serviceOf(String requested, Snapshot snapshot) {
+    String authority = AUTHORITY.get();
+    if (!requested.isEmpty() || !serviceFromAuthority || authority == null) {
+      return requested;
+    }
+    String host;
+    try {
+      host = HostAndPort.fromString(authority).getHost();
+    } catch (IllegalArgumentException e) {
+      return requested;
+    }
+    return snapshot.services().containsKey(host) ? host : requested;
   }
 
   @Override
@@ -45,7 +91,8 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
       responseObserver.onError(invalid.asRuntimeException());
       return;
     }
-    ServiceEntry entry = registry.current().services().get(name);
+    Snapshot snapshot = registry.current();
+    ServiceEntry entry = snapshot.services().get(serviceOf(name, snapshot));
     if (entry == null) {
       responseObserver.onError(
           Status.NOT_FOUND.withDescription("unknown service \"" + name + "\"").asRuntimeException());
@@ -75,12 +122,13 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
 
   @Override
   public void watch(HealthCheckRequest request, StreamObserver<HealthCheckResponse> responseObserver) {
-    String name = request.getService();
-    Status invalid = ServiceNames.validate(name);
+    Status invalid = ServiceNames.validate(request.getService());
     if (invalid != null) {
       responseObserver.onError(invalid.asRuntimeException());
       return;
     }
+    // The authority is read once: a Watch follows the service it started with.
+    String name = serviceOf(request.getService(), registry.current());
     if (openWatches.incrementAndGet() > maxWatchStreams) {
       openWatches.decrementAndGet();
       responseObserver.onError(Status.RESOURCE_EXHAUSTED

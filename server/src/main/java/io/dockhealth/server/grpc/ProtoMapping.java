@@ -3,6 +3,7 @@ package io.dockhealth.server.grpc;
 import com.google.protobuf.Timestamp;
 import io.dockhealth.proto.health.v1.HealthCheckResponse;
 import io.dockhealth.proto.v1.Container;
+import io.dockhealth.proto.v1.GroupPolicy;
 import io.dockhealth.proto.v1.MembershipRule;
 import io.dockhealth.proto.v1.Port;
 import io.dockhealth.proto.v1.ProbeResult;
@@ -64,6 +65,7 @@ public final class ProtoMapping {
         .setRestartCount(container.restartCount())
         .addAllServices(snapshot.namesByContainer().get(container.id()))
         .setStale(!snapshot.inSync())
+        .setRemoved(snapshot.removed().contains(container.id()))
         .setServingStatus(snapshot.status(container.id()).map(ProtoMapping::toProto)
             .orElse(HealthCheckResponse.ServingStatus.NOT_SERVING));
     container.startedAt().ifPresent(t -> builder.setStartedAt(timestamp(t)));
@@ -91,6 +93,10 @@ public final class ProtoMapping {
         .setName(entry.name())
         .setStatus(toProto(entry.status()))
         .setStale(!snapshot.inSync());
+    entry.policy().ifPresent(policy -> builder.setPolicy(switch (policy) {
+      case ANY -> GroupPolicy.GROUP_POLICY_ANY;
+      case ALL -> GroupPolicy.GROUP_POLICY_ALL;
+    }));
     for (Member member : entry.members()) {
       ContainerRecord container = snapshot.containers().get(member.containerId());
       builder.addMembers(ServiceMember.newBuilder()
@@ -108,6 +114,11 @@ public final class ProtoMapping {
       case CONTAINER_ID -> MembershipRule.MEMBERSHIP_RULE_CONTAINER_ID;
       case CONTAINER_NAME -> MembershipRule.MEMBERSHIP_RULE_CONTAINER_NAME;
       case SHORT_ID -> MembershipRule.MEMBERSHIP_RULE_SHORT_ID;
+      case LABEL -> MembershipRule.MEMBERSHIP_RULE_LABEL;
+      case COMPOSE_SERVICE -> MembershipRule.MEMBERSHIP_RULE_COMPOSE_SERVICE;
+      case COMPOSE_PROJECT_SERVICE -> MembershipRule.MEMBERSHIP_RULE_COMPOSE_PROJECT_SERVICE;
+      case SWARM_SERVICE -> MembershipRule.MEMBERSHIP_RULE_SWARM_SERVICE;
+      case NAME_PATTERN -> MembershipRule.MEMBERSHIP_RULE_NAME_PATTERN;
     };
   }
 

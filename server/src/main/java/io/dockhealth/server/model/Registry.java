@@ -1,12 +1,17 @@
 package io.dockhealth.server.model;
 
+import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableListMultimap;
 import com.google.common.collect.ImmutableMap;
+import com.google.common.collect.ImmutableSet;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -26,8 +31,13 @@ import org.slf4j.LoggerFactory;
  * without locking and subscribe with {@link #addListener}. A new version is published, and listeners
  * told, only when something would read differently.
  *
+ * <p>Two rules make transients harmless to balancers. While Docker cannot be reached, names keep
+ * their last status for the stale grace, then turn NOT_SERVING. A removed container's names stay,
+ * NOT_SERVING, for the forget-after period, so a redeploy never makes a name unknown.
+ *
  * <pre>{@code
- * Registry registry = new Registry(Clock.systemUTC());
+ * Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
+ *     Duration.ofSeconds(60), Clock.systemUTC(), timer);
  * registry.addListener((previous, current) -> ...);
  * registry.current().status("web-1");   // Optional[SERVING]
  * }</pre>
@@ -35,7 +45,11 @@ import org.slf4j.LoggerFactory;
 public final class Registry implements ContainerModel {
   private static final Logger logger = LoggerFactory.getLogger(Registry.class);
 
+  private final ServiceRules rules;
+  private final Duration staleGrace;
+  private final Duration forgetAfter;
   private final Clock clock;
+  private final Timer timer;
   private final List<SnapshotListener> listeners = new CopyOnWriteArrayList<>();
 
   private final Object writeLock = new Object();
@@ -43,16 +57,32 @@ public final class Registry implements ContainerModel {
   @GuardedBy("writeLock")
   private final Map<String, ContainerRecord> containers = new HashMap<>();
 
+  /** Containers Docker no longer has, with when they went, until forget-after has passed. */
+  @GuardedBy("writeLock")
+  private final Map<String, Removed> removed = new HashMap<>();
+
   @GuardedBy("writeLock")
   private boolean inSync;
+
+  /** When the model went out of sync with Docker; null while in sync or before the first sync. */
+  @GuardedBy("writeLock")
+  private Instant disconnectedAt;
 
   @GuardedBy("writeLock")
   private boolean terminal;
 
   private volatile Snapshot current;
 
-  public Registry(Clock clock) {
+  private record Removed(ContainerRecord container, Instant at) {}
+
+  public Registry(ServiceRules rules, Duration staleGrace, Duration forgetAfter, Clock clock, Timer timer) {
+    this.rules = checkNotNull(rules, "rules");
+    checkArgument(!staleGrace.isNegative(), "staleGrace: %s (expected: >= 0)", staleGrace);
+    checkArgument(!forgetAfter.isNegative(), "forgetAfter: %s (expected: >= 0)", forgetAfter);
+    this.staleGrace = staleGrace;
+    this.forgetAfter = forgetAfter;
     this.clock = checkNotNull(clock, "clock");
+    this.timer = checkNotNull(timer, "timer");
     synchronized (writeLock) {
       current = build(0);
     }
@@ -74,17 +104,26 @@ public final class Registry implements ContainerModel {
 
   @Override
   public Optional<ContainerRecord> get(String id) {
-    return Optional.ofNullable(current.containers().get(id));
+    synchronized (writeLock) {
+      return Optional.ofNullable(containers.get(id));
+    }
   }
 
   @Override
   public void replaceAll(Collection<ContainerRecord> fresh) {
     synchronized (writeLock) {
+      Map<String, ContainerRecord> gone = new HashMap<>(containers);
       containers.clear();
       for (ContainerRecord container : fresh) {
-        containers.put(container.id(), container);
+        if (rules.exposes(container)) {
+          containers.put(container.id(), container);
+          gone.remove(container.id());
+        }
       }
+      // Removed while we were not looking: they get the same grace as a removal we saw.
+      gone.values().forEach(this::markRemoved);
       inSync = true;
+      disconnectedAt = null;
       publish();
     }
   }
@@ -92,8 +131,12 @@ public final class Registry implements ContainerModel {
   @Override
   public void put(ContainerRecord container) {
     checkNotNull(container, "container");
+    if (!rules.exposes(container)) {
+      return;
+    }
     synchronized (writeLock) {
       containers.put(container.id(), container);
+      removed.remove(container.id());
       publish();
     }
   }
@@ -101,7 +144,9 @@ public final class Registry implements ContainerModel {
   @Override
   public void remove(String id) {
     synchronized (writeLock) {
-      if (containers.remove(id) != null) {
+      ContainerRecord container = containers.remove(id);
+      if (container != null) {
+        markRemoved(container);
         publish();
       }
     }
@@ -110,6 +155,10 @@ public final class Registry implements ContainerModel {
   @Override
   public void dockerDisconnected() {
     synchronized (writeLock) {
+      if (inSync) {
+        disconnectedAt = clock.instant();
+        timer.schedule(staleGrace, this::timePassed);
+      }
       inSync = false;
       publish();
     }
@@ -122,6 +171,21 @@ public final class Registry implements ContainerModel {
   public void enterTerminalState() {
     synchronized (writeLock) {
       terminal = true;
+      publish();
+    }
+  }
+
+  @GuardedBy("writeLock")
+  private void markRemoved(ContainerRecord container) {
+    removed.put(container.id(), new Removed(container, clock.instant()));
+    timer.schedule(forgetAfter, this::timePassed);
+  }
+
+  /** A grace period may have ended: forget what is due and publish if that changes anything. */
+  private void timePassed() {
+    synchronized (writeLock) {
+      Instant now = clock.instant();
+      removed.values().removeIf(r -> !now.isBefore(r.at().plus(forgetAfter)));
       publish();
     }
   }
@@ -149,29 +213,97 @@ public final class Registry implements ContainerModel {
 
   @GuardedBy("writeLock")
   private Snapshot build(long version) {
-    ImmutableMap<String, ContainerRecord> byId = ImmutableMap.copyOf(containers);
-    // Names are claimed in Docker's own order of precedence for a reference: full ID, then
-    // name, then short ID. Containers are visited in ID order so collisions resolve the same
-    // way every time.
-    List<ContainerRecord> ordered =
-        byId.values().stream().sorted(Comparator.comparing(ContainerRecord::id)).toList();
+    Instant now = clock.instant();
+    boolean staleExpired = !inSync && disconnectedAt != null && !now.isBefore(disconnectedAt.plus(staleGrace));
+    // Live containers before removed ones, each in ID order, so a redeployed container takes its
+    // name back from its removed predecessor and collisions resolve the same way every time.
+    Comparator<ContainerRecord> byId = Comparator.comparing(ContainerRecord::id);
+    List<ContainerRecord> ordered = new ArrayList<>(containers.values());
+    ordered.sort(byId);
+    List<ContainerRecord> gone = new ArrayList<>(removed.values().stream().map(Removed::container).toList());
+    gone.sort(byId);
+    ordered.addAll(gone);
+
+    Map<String, ServingStatus> own = new HashMap<>();
+    for (ContainerRecord container : ordered) {
+      boolean live = containers.containsKey(container.id());
+      own.put(container.id(), terminal || staleExpired || !live
+          ? ServingStatus.NOT_SERVING
+          : rules.servingStatus(container));
+    }
+
     Map<String, ServiceEntry> services = new LinkedHashMap<>();
     services.put(Snapshot.SIDECAR, new ServiceEntry(Snapshot.SIDECAR,
-        inSync && !terminal ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, ImmutableList.of()));
+        inSync && !terminal ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, ImmutableList.of(),
+        Optional.empty()));
     ImmutableListMultimap.Builder<String, String> namesByContainer = ImmutableListMultimap.builder();
-    for (MembershipRule rule : MembershipRule.values()) {
+    for (MembershipRule rule : List.of(MembershipRule.CONTAINER_ID, MembershipRule.CONTAINER_NAME, MembershipRule.SHORT_ID)) {
       for (ContainerRecord container : ordered) {
-        String name = rule.nameOf(container);
+        String name = switch (rule) {
+          case CONTAINER_ID -> container.id();
+          case CONTAINER_NAME -> container.name();
+          default -> container.shortId();
+        };
         if (!services.containsKey(name)) {
-          ServingStatus status =
-              terminal ? ServingStatus.NOT_SERVING : ServingRules.servingStatus(container);
-          services.put(name, new ServiceEntry(name, status, ImmutableList.of(new Member(container.id(), rule))));
+          services.put(name, new ServiceEntry(name, own.get(container.id()),
+              ImmutableList.of(new Member(container.id(), rule)), Optional.empty()));
           namesByContainer.put(container.id(), name);
         }
       }
     }
-    return new Snapshot(version, clock.instant(), inSync, terminal, byId,
+
+    Map<String, List<Member>> groups = new LinkedHashMap<>();
+    for (ContainerRecord container : ordered) {
+      rules.groupsOf(container).forEach((name, rule) ->
+          groups.computeIfAbsent(name, n -> new ArrayList<>()).add(new Member(container.id(), rule)));
+    }
+    groups.keySet().stream().sorted().forEach(name -> {
+      if (services.containsKey(name)) {
+        return; // A container's own name wins over a group of the same name.
+      }
+      List<Member> members = groups.get(name);
+      members.sort(Comparator.comparing(Member::rule).thenComparing(Member::containerId));
+      GroupPolicy policy = groupPolicy(members);
+      services.put(name, new ServiceEntry(name, groupStatus(members, policy, own), ImmutableList.copyOf(members),
+          Optional.of(policy)));
+      members.forEach(m -> namesByContainer.put(m.containerId(), name));
+    });
+
+    ImmutableMap.Builder<String, ContainerRecord> all = ImmutableMap.builder();
+    ordered.forEach(c -> all.put(c.id(), c));
+    return new Snapshot(version, now, inSync, terminal, all.buildOrThrow(), ImmutableSet.copyOf(removed.keySet()),
         ImmutableMap.copyOf(services), namesByContainer.build());
+  }
+
+  /** A member's {@code dockhealth.policy} label overrides the default; if members disagree, {@code all} wins. */
+  @GuardedBy("writeLock")
+  private GroupPolicy groupPolicy(List<Member> members) {
+    GroupPolicy labelled = null;
+    for (Member member : members) {
+      ContainerRecord container = containers.get(member.containerId());
+      Optional<GroupPolicy> asked = container == null ? Optional.empty() : rules.policyOf(container);
+      if (asked.isPresent() && (labelled == null || asked.get() == GroupPolicy.ALL)) {
+        labelled = asked.get();
+      }
+    }
+    return labelled != null ? labelled : rules.defaultPolicy();
+  }
+
+  /**
+   * Only live members count: a removed container waiting to be forgotten must not hold a group
+   * down while its replacement serves. A group with no live member is NOT_SERVING.
+   */
+  @GuardedBy("writeLock")
+  private ServingStatus groupStatus(List<Member> members, GroupPolicy policy, Map<String, ServingStatus> own) {
+    List<ServingStatus> live = members.stream()
+        .filter(m -> containers.containsKey(m.containerId()))
+        .map(m -> own.get(m.containerId()))
+        .toList();
+    boolean serving = switch (policy) {
+      case ANY -> live.contains(ServingStatus.SERVING);
+      case ALL -> !live.isEmpty() && live.stream().allMatch(s -> s == ServingStatus.SERVING);
+    };
+    return serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   }
 
   private static void logTransitions(Snapshot previous, Snapshot next) {

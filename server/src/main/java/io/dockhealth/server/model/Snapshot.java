@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableListMultimap;
 import com.google.common.collect.ImmutableMap;
+import com.google.common.collect.ImmutableSet;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -16,7 +17,9 @@ import java.util.Optional;
  * @param inSync whether the sidecar is connected to Docker and has resynced since connecting;
  *     while false, the container data is the last known and marked stale
  * @param terminal whether the sidecar is shutting down: every name is NOT_SERVING for good
- * @param containers every exposed container by full ID
+ * @param containers every exposed container by full ID, including removed ones not yet forgotten
+ * @param removed the IDs of containers Docker no longer has, whose names answer NOT_SERVING until
+ *     the forget-after period ends
  * @param services every service name, including "" for the sidecar itself
  * @param namesByContainer the service names each container answers to, by full ID
  */
@@ -26,6 +29,7 @@ public record Snapshot(
     boolean inSync,
     boolean terminal,
     ImmutableMap<String, ContainerRecord> containers,
+    ImmutableSet<String> removed,
     ImmutableMap<String, ServiceEntry> services,
     ImmutableListMultimap<String, String> namesByContainer) {
 
@@ -35,6 +39,7 @@ public record Snapshot(
   public Snapshot {
     checkNotNull(publishedAt, "publishedAt");
     checkNotNull(containers, "containers");
+    checkNotNull(removed, "removed");
     checkNotNull(services, "services");
     checkNotNull(namesByContainer, "namesByContainer");
   }
@@ -61,6 +66,8 @@ public record Snapshot(
   boolean sameContentAs(Snapshot other) {
     return inSync == other.inSync
         && terminal == other.terminal
-        && containers.equals(other.containers);
+        && containers.equals(other.containers)
+        && removed.equals(other.removed)
+        && services.equals(other.services);
   }
 }

@@ -88,7 +88,8 @@ class ContainerHealthServiceTest {
     assertThat(container.getProbes(0).getEnd().getNanos()).isEqualTo(500_000_000);
     assertThat(container.getRestartCount()).isEqualTo(2);
     assertThat(container.getPorts(0).getHostPort()).isEqualTo(8080);
-    assertThat(container.getServicesList()).containsExactly(web.id(), "web-1", web.shortId());
+    assertThat(container.getServicesList()).containsExactly(web.id(), "web-1", web.shortId(), "web");
+    assertThat(container.getRemoved()).isFalse();
     assertThat(container.getServingStatus()).isEqualTo(ServingStatus.SERVING);
     assertThat(container.getStale()).isFalse();
     assertThat(container.hasFinishedAt()).isFalse();
@@ -110,6 +111,7 @@ class ContainerHealthServiceTest {
   void getContainer_unknownOrInvalid_saysWhy() {
     grpc.registry.replaceAll(List.of(detailed()));
 
+    // "web" is a group (the default name pattern makes web-1 a member), not a container.
     assertThatThrownBy(() -> blocking.getContainer(GetContainerRequest.newBuilder().setName("web").build()))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
@@ -142,7 +144,7 @@ class ContainerHealthServiceTest {
     assertThat(byShortId.getMembers(0).getRule()).isEqualTo(MembershipRule.MEMBERSHIP_RULE_SHORT_ID);
     assertThat(sidecar.getMembersList()).isEmpty();
     assertThat(sidecar.getStatus()).isEqualTo(ServingStatus.SERVING);
-    assertThatThrownBy(() -> blocking.getService(GetServiceRequest.newBuilder().setName("web").build()))
+    assertThatThrownBy(() -> blocking.getService(GetServiceRequest.newBuilder().setName("web-2").build()))
         .isInstanceOfSatisfying(StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
   }
@@ -183,19 +185,26 @@ class ContainerHealthServiceTest {
 
     grpc.registry.put(container("a", ContainerState.EXITED, HealthStatus.NONE));
     grpc.registry.remove(b.id());
+    grpc.clock.advance(Duration.ofSeconds(60)); // --forget-after
     grpc.registry.dockerDisconnected();
 
-    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 4);
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 5);
     assertThat(received.get(0).getReset()).isTrue();
     assertThat(received.get(0).getChangedList()).extracting(Container::getId).containsExactly(a.id(), b.id());
     assertThat(received.get(1).getReset()).isFalse();
     assertThat(received.get(1).getChangedList()).singleElement()
         .satisfies(c -> assertThat(c.getState()).isEqualTo(State.STATE_EXITED));
-    assertThat(received.get(2).getChangedList()).isEmpty();
-    assertThat(received.get(2).getRemovedIdsList()).containsExactly(b.id());
+    // Removed: shown as such until forgotten, then gone.
+    assertThat(received.get(2).getChangedList()).singleElement().satisfies(c -> {
+      assertThat(c.getId()).isEqualTo(b.id());
+      assertThat(c.getRemoved()).isTrue();
+      assertThat(c.getServingStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+    });
+    assertThat(received.get(3).getChangedList()).isEmpty();
+    assertThat(received.get(3).getRemovedIdsList()).containsExactly(b.id());
     // Losing Docker marks every container stale: each one changed.
-    assertThat(received.get(3).getInSync()).isFalse();
-    assertThat(received.get(3).getChangedList()).singleElement().satisfies(c -> assertThat(c.getStale()).isTrue());
-    assertThat(received).extracting(WatchContainersResponse::getVersion).containsExactly(1L, 2L, 3L, 4L);
+    assertThat(received.get(4).getInSync()).isFalse();
+    assertThat(received.get(4).getChangedList()).singleElement().satisfies(c -> assertThat(c.getStale()).isTrue());
+    assertThat(received).extracting(WatchContainersResponse::getVersion).containsExactly(1L, 2L, 3L, 4L, 5L);
   }
 }

@@ -72,10 +72,10 @@ class HealthServiceTest {
   void check_unknownName_isNotFoundNamingIt() {
     grpc.registry.replaceAll(List.of(running("web-1")));
 
-    Status status = checkFailure("web");
+    Status status = checkFailure("web-2");
 
     assertThat(status.getCode()).isEqualTo(Status.Code.NOT_FOUND);
-    assertThat(status.getDescription()).isEqualTo("unknown service \"web\"");
+    assertThat(status.getDescription()).isEqualTo("unknown service \"web-2\"");
   }
 
   @Test
@@ -103,7 +103,7 @@ class HealthServiceTest {
 
     var statuses = blocking.list(HealthListRequest.getDefaultInstance()).getStatusesMap();
 
-    assertThat(statuses).containsOnlyKeys("", "web-1", web.id(), web.shortId());
+    assertThat(statuses).containsOnlyKeys("", "web-1", web.id(), web.shortId(), "web");
     assertThat(statuses.values()).allMatch(r -> r.getStatus() == ServingStatus.SERVING);
   }
 
@@ -163,7 +163,7 @@ class HealthServiceTest {
   }
 
   @Test
-  void watch_sendsOnlyChanges_thenServiceUnknownWhenRemoved() {
+  void watch_sendsOnlyChanges_thenServiceUnknownWhenRemovedAndForgotten() {
     ContainerRecord web = running("web-1");
     grpc.registry.replaceAll(List.of(web));
     Received received = watch("web-1");
@@ -173,6 +173,7 @@ class HealthServiceTest {
     grpc.registry.put(container("web-1", ContainerState.RUNNING, HealthStatus.UNHEALTHY));
     grpc.registry.put(container("web-1", ContainerState.PAUSED, HealthStatus.UNHEALTHY));
     grpc.registry.remove(web.id());
+    grpc.clock.advance(Duration.ofSeconds(60)); // --forget-after
 
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(received.statuses).containsExactly(
         ServingStatus.SERVING, ServingStatus.NOT_SERVING, ServingStatus.SERVICE_UNKNOWN));

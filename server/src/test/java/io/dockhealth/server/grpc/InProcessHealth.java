@@ -1,6 +1,7 @@
 package io.dockhealth.server.grpc;
 
 import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.model.ServiceRules;
 import io.dockhealth.server.testing.FakeClock;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -13,6 +14,7 @@ import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /** The gRPC services over a registry, in process, counting every message the server sends. */
 final class InProcessHealth implements AutoCloseable {
   final FakeClock clock = new FakeClock(Instant.parse("2026-11-23T10:00:00Z"));
-  final Registry registry = new Registry(clock);
+  final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30), Duration.ofSeconds(60),
+      clock, clock);
   final HealthService health;
   final ContainerHealthService containers;
   final AtomicLong messagesSent = new AtomicLong();
@@ -28,7 +31,7 @@ final class InProcessHealth implements AutoCloseable {
   private final Server server;
 
   InProcessHealth(int maxWatchStreams) throws IOException {
-    health = new HealthService(registry, maxWatchStreams);
+    health = new HealthService(registry, maxWatchStreams, false);
     containers = new ContainerHealthService(registry);
     registry.addListener(health);
     registry.addListener(containers);

@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.dockhealth.server.Sidecar;
-import io.dockhealth.server.SidecarConfig;
+import io.dockhealth.server.Main;
 import io.dockhealth.server.testing.DockerEngine;
 import io.dockhealth.server.testing.DockerProxy;
 import io.dockhealth.server.testing.HealthClient;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,8 +42,8 @@ class DockerReconnectIT {
   }
 
   private void startSidecar(String dockerHost) {
-    sidecar = Sidecar.start(new SidecarConfig(new InetSocketAddress("127.0.0.1", 0), URI.create(dockerHost),
-        Duration.ofMinutes(10), Duration.ZERO, 1000));
+    sidecar = Sidecar.start(Main.parseConfig("--grpc-address=127.0.0.1:0", "--docker-host=" + dockerHost,
+        "--resync-interval=10m", "--drain-period=0s"));
     client = new HealthClient(sidecar.grpcAddress());
   }
 

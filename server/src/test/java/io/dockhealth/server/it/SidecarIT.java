@@ -7,7 +7,7 @@ import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.HealthStatus;
 import io.dockhealth.proto.v1.State;
 import io.dockhealth.server.Sidecar;
-import io.dockhealth.server.SidecarConfig;
+import io.dockhealth.server.Main;
 import io.dockhealth.server.testing.DockerEngine;
 import io.dockhealth.server.testing.HealthClient;
 import io.grpc.ManagedChannel;
@@ -17,8 +17,6 @@ import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -39,8 +37,8 @@ class SidecarIT {
   @BeforeAll
   static void start() {
     engine = DockerEngine.start("sidecar-it");
-    sidecar = Sidecar.start(new SidecarConfig(new InetSocketAddress("127.0.0.1", 0),
-        URI.create(engine.host()), Duration.ofSeconds(60), Duration.ZERO, 1000));
+    sidecar = Sidecar.start(Main.parseConfig("--grpc-address=127.0.0.1:0", "--docker-host=" + engine.host(),
+        "--drain-period=0s"));
     client = new HealthClient(sidecar.grpcAddress());
     await().atMost(Duration.ofSeconds(30)).until(() -> client.check("").equals("SERVING"));
   }

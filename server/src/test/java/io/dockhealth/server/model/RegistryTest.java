@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 class RegistryTest {
   private final FakeClock clock = new FakeClock(Instant.parse("2026-11-23T10:00:00Z"));
-  private final Registry registry = new Registry(clock);
+  private final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
+      Duration.ofSeconds(60), clock, clock);
   private final List<Snapshot> published = new ArrayList<>();
   private final List<Long> versionSteps = new ArrayList<>();
 
@@ -56,10 +57,12 @@ class RegistryTest {
     assertThat(snapshot.status("web-1")).contains(ServingStatus.SERVING);
     assertThat(snapshot.status(web.id())).contains(ServingStatus.SERVING);
     assertThat(snapshot.status(web.shortId())).contains(ServingStatus.SERVING);
-    assertThat(snapshot.status("web")).isEmpty();
-    assertThat(snapshot.namesByContainer().get(web.id())).containsExactly(web.id(), "web-1", web.shortId());
+    assertThat(snapshot.status("web")).contains(ServingStatus.SERVING); // the default name pattern's group
+    assertThat(snapshot.status("web-")).isEmpty();
+    assertThat(snapshot.namesByContainer().get(web.id())).containsExactly(web.id(), "web-1", web.shortId(), "web");
     assertThat(snapshot.container("web-1")).contains(web);
     assertThat(snapshot.container(web.shortId())).contains(web);
+    assertThat(snapshot.container("web")).as("a group is not a container").isEmpty();
   }
 
   @Test
@@ -102,7 +105,7 @@ class RegistryTest {
   }
 
   @Test
-  void remove_makesNamesUnknown_andUnknownIdPublishesNothing() {
+  void remove_namesStayNotServingForForgetAfter_thenUnknown() {
     ContainerRecord web = running("web-1");
     registry.replaceAll(List.of(web));
 
@@ -110,7 +113,18 @@ class RegistryTest {
     registry.remove(idOf("never-there"));
 
     assertThat(published).hasSize(2);
+    Snapshot removed = registry.current();
+    assertThat(removed.services()).containsOnlyKeys("", "web-1", web.id(), web.shortId(), "web");
+    assertThat(removed.services().values()).filteredOn(e -> !e.name().isEmpty())
+        .allMatch(e -> e.status() == ServingStatus.NOT_SERVING);
+    assertThat(removed.removed()).containsExactly(web.id());
+
+    clock.advance(Duration.ofSeconds(59));
+    assertThat(registry.current().status("web-1")).contains(ServingStatus.NOT_SERVING);
+    clock.advance(Duration.ofSeconds(1));
     assertThat(registry.current().services()).containsOnlyKeys("");
+    assertThat(registry.current().containers()).isEmpty();
+    assertThat(published).hasSize(3);
   }
 
   @Test
@@ -128,13 +142,15 @@ class RegistryTest {
   }
 
   @Test
-  void replaceAll_dropsContainersNotInTheNewSet() {
+  void replaceAll_containersNotInTheNewSetAreRemoved_withTheSameGrace() {
     registry.replaceAll(List.of(running("a"), running("b")));
 
     registry.replaceAll(List.of(running("b")));
 
-    assertThat(registry.current().status("a")).isEmpty();
+    assertThat(registry.current().status("a")).contains(ServingStatus.NOT_SERVING);
     assertThat(registry.current().status("b")).contains(ServingStatus.SERVING);
+    clock.advance(Duration.ofSeconds(60));
+    assertThat(registry.current().status("a")).isEmpty();
   }
 
   @Test
@@ -150,6 +166,8 @@ class RegistryTest {
     assertThat(snapshot.services().values()).allMatch(e -> e.status() == ServingStatus.NOT_SERVING);
     assertThat(snapshot.status("web-1")).contains(ServingStatus.NOT_SERVING);
     assertThat(snapshot.status("web-2")).isEmpty();
+    assertThat(published).hasSize(2);
+    clock.advance(Duration.ofMinutes(5));
     assertThat(published).hasSize(2);
   }
 

@@ -66,6 +66,7 @@ public final class DockerEngine implements AutoCloseable {
         .addShutdownHook(new Thread(DockerEngine::reapAll, "dockhealth-it-engine-reaper"));
   }
 
+  private final List<String> extraFlags;
   private final String id;
   private final Path dir;
   private final Path socket;
@@ -73,7 +74,8 @@ public final class DockerEngine implements AutoCloseable {
   private Process dockerd; // guarded by this
   private boolean closed; // guarded by this
 
-  private DockerEngine(String id, Path dir) {
+  private DockerEngine(String id, Path dir, List<String> extraFlags) {
+    this.extraFlags = List.copyOf(extraFlags);
     this.id = id;
     this.dir = dir;
     this.socket = dir.resolve("docker.sock");
@@ -89,6 +91,14 @@ public final class DockerEngine implements AutoCloseable {
    * @throws IllegalStateException if dockerd does not come up; the message carries its log's tail
    */
   public static DockerEngine start(String name) {
+    return start(name, new String[0]);
+  }
+
+  /**
+   * Like {@link #start(String)}, with more dockerd flags, such as {@code --live-restore} (containers
+   * keep running while the daemon is stopped).
+   */
+  public static DockerEngine start(String name, String... extraFlags) {
     String label = name.replaceAll("[^A-Za-z0-9-]+", "-").replaceAll("-{2,}", "-");
     label = label.substring(0, Math.min(label.length(), 24)).replaceAll("^-+|-+$", "");
     byte[] bytes = new byte[3];
@@ -108,7 +118,7 @@ public final class DockerEngine implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + dir, e);
     }
-    DockerEngine engine = new DockerEngine(random, dir);
+    DockerEngine engine = new DockerEngine(random, dir, List.of(extraFlags));
     LIVE.add(engine);
     try {
       synchronized (engine) {
@@ -172,9 +182,20 @@ public final class DockerEngine implements AutoCloseable {
    * {@link #restart()} brings it back. Does nothing if dockerd is not running.
    */
   public synchronized void stop() {
+    stop(extraFlags.contains("--live-restore"));
+  }
+
+  /**
+   * @param keepContainers leave containerd and the shims alone, so containers outlive the daemon
+   *     (--live-restore); otherwise make sure nothing of this engine is left running
+   */
+  private synchronized void stop(boolean keepContainers) {
     Process process = dockerd;
     dockerd = null;
     if (process == null) {
+      if (!keepContainers) {
+        daemonsIn(dir).forEach(DockerEngine::kill); // what a --live-restore stop left running
+      }
       return;
     }
     // containerd is dockerd's child: note it now, it is reparented to init once dockerd is gone.
@@ -183,6 +204,9 @@ public final class DockerEngine implements AutoCloseable {
     if (!waitFor(process.toHandle(), STOP_GRACE)) {
       process.destroyForcibly();
       waitFor(process.toHandle(), Duration.ofSeconds(10));
+    }
+    if (keepContainers) {
+      return;
     }
     for (ProcessHandle child : children) {
       if (!waitFor(child, Duration.ofSeconds(10))) {
@@ -220,10 +244,28 @@ public final class DockerEngine implements AutoCloseable {
       closed = true;
     }
     try {
-      stop();
+      removeAllContainers();
+      stop(false);
     } finally {
       LIVE.remove(this);
       deleteTree(dir);
+    }
+  }
+
+  /** Containers must go with their daemon: with --live-restore they would outlive it. */
+  private void removeAllContainers() {
+    if (!isRunning()) {
+      return;
+    }
+    try {
+      String ids = docker("ps", "-aq");
+      if (!ids.isEmpty()) {
+        List<String> rm = new ArrayList<>(List.of("rm", "-f"));
+        rm.addAll(List.of(ids.split("\\s+")));
+        docker(rm.toArray(String[]::new));
+      }
+    } catch (RuntimeException e) {
+      System.err.println("DockerEngine " + dir + ": could not remove containers before stopping: " + e.getMessage());
     }
   }
 
@@ -255,7 +297,7 @@ public final class DockerEngine implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    List<String> command =
+    List<String> command = new ArrayList<>(
         List.of(
             dockerdBinary(),
             "--config-file=" + dir.resolve("daemon.json"),
@@ -273,7 +315,8 @@ public final class DockerEngine implements AutoCloseable {
             "unix://" + socket,
             "--data-root=" + dir.resolve("data"),
             "--exec-root=" + dir.resolve("exec"),
-            "--pidfile=" + dir.resolve("docker.pid"));
+            "--pidfile=" + dir.resolve("docker.pid")));
+    command.addAll(extraFlags);
     ProcessBuilder builder =
         new ProcessBuilder(command)
             .redirectErrorStream(true)

@@ -27,6 +27,11 @@ public final class HealthClient implements AutoCloseable {
     channel = NettyChannelBuilder.forAddress(address).usePlaintext().build();
   }
 
+  /** The channel, for calls this class has no shortcut for. */
+  public ManagedChannel channel() {
+    return channel;
+  }
+
   /** SERVING, NOT_SERVING, or the gRPC code of the failure (NOT_FOUND, UNAVAILABLE, ...). */
   public String check(String service) {
     try {
