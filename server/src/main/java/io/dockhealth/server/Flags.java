@@ -12,27 +12,33 @@ import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** Parsers for flag values; each error says what it got and what it expects. */
-final class Flags {
+/**
+ * Parsers for flag values; each error says what it got and what it expects. Public for the HTTP
+ * gateway, whose {@code wait} parameter takes durations written the same way.
+ */
+public final class Flags {
   private Flags() {}
 
   /** {@code host:port}, {@code [v6]:port}; port 0 picks a free port. */
   static final class Address implements ITypeConverter<InetSocketAddress> {
+    private static final String EXPECTED = " (expected: host:port such as 127.0.0.1:4245 or [::1]:4245)";
+
     @Override
     public InetSocketAddress convert(String value) {
       HostAndPort parsed;
       try {
         parsed = HostAndPort.fromString(value.trim());
       } catch (IllegalArgumentException e) {
-        throw new TypeConversionException("'" + value + "' is not host:port (" + e.getMessage() + ")");
+        // Guava's reason, such as "Port number out of range", then what we take.
+        throw new TypeConversionException("'" + value + "': " + e.getMessage() + EXPECTED);
       }
       if (!parsed.hasPort() || parsed.getHost().isEmpty()) {
-        throw new TypeConversionException(
-            "'" + value + "' (expected: host:port such as 127.0.0.1:4245 or [::1]:4245)");
+        throw new TypeConversionException("'" + value + "'" + EXPECTED);
       }
       InetSocketAddress address = new InetSocketAddress(parsed.getHost(), parsed.getPort());
       if (address.isUnresolved()) {
-        throw new TypeConversionException("'" + value + "': cannot resolve host '" + parsed.getHost() + "'");
+        throw new TypeConversionException(
+            "'" + value + "': cannot resolve host '" + parsed.getHost() + "'" + EXPECTED);
       }
       return address;
     }
@@ -71,7 +77,7 @@ final class Flags {
    * A duration as Go and Docker write them ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h30m})
    * or in ISO-8601 ({@code PT30S}).
    */
-  static final class DurationValue implements ITypeConverter<Duration> {
+  public static final class DurationValue implements ITypeConverter<Duration> {
     private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h)");
 
     @Override
@@ -87,15 +93,20 @@ final class Flags {
       Matcher matcher = PART.matcher(text);
       Duration total = Duration.ZERO;
       int end = 0;
-      while (matcher.find() && matcher.start() == end) {
-        long amount = Long.parseLong(matcher.group(1));
-        total = total.plus(switch (matcher.group(2)) {
-          case "ms" -> Duration.ofMillis(amount);
-          case "s" -> Duration.ofSeconds(amount);
-          case "m" -> Duration.ofMinutes(amount);
-          default -> Duration.ofHours(amount);
-        });
-        end = matcher.end();
+      try {
+        while (matcher.find() && matcher.start() == end) {
+          long amount = Long.parseLong(matcher.group(1));
+          total = total.plus(switch (matcher.group(2)) {
+            case "ms" -> Duration.ofMillis(amount);
+            case "s" -> Duration.ofSeconds(amount);
+            case "m" -> Duration.ofMinutes(amount);
+            default -> Duration.ofHours(amount);
+          });
+          end = matcher.end();
+        }
+      } catch (NumberFormatException | ArithmeticException e) {
+        // More digits than a long holds, or more time than a Duration does.
+        throw invalid(value);
       }
       if (end == 0 || end != text.length()) {
         throw invalid(value);

@@ -1,0 +1,137 @@
+package io.dockhealth.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * The command line as an operator meets it: {@link Main#commandLine()} run with captured output.
+ * Defaults from environment variables cannot be set inside a JVM; {@code MainIT} covers them.
+ */
+// A case that wrongly passed validation would start the sidecar and block until stopped: fail it
+// instead of hanging the build.
+@Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class MainTest {
+  /** Every flag the README documents. */
+  private static final List<String> FLAGS = List.of(
+      "--grpc-address", "--docker-host", "--resync-interval", "--drain-period", "--max-watch-streams",
+      "--service-label", "--name-pattern", "--group-policy", "--starting-is-serving", "--stale-grace",
+      "--forget-after", "--expose", "--service-from-authority", "--log-level", "--help", "--version");
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource(delimiter = '|', value = {
+    "--grpc-address       | foo",
+    "--grpc-address       | :4245",
+    "--grpc-address       | 127.0.0.1:70000",
+    "--docker-host        | http://x",
+    "--docker-host        | tcp://host",
+    "--resync-interval    | 5x",
+    "--resync-interval    | 0s",
+    "--resync-interval    | -1s",
+    "--drain-period       | 1h-",
+    "--drain-period       | -1s",
+    "--stale-grace        | soon",
+    "--forget-after       | 5",
+    "--max-watch-streams  | 0",
+    "--max-watch-streams  | -5",
+    "--log-level          | loud",
+    "--group-policy       | most",
+    "--expose             | some",
+    "--service-label      | ' '",
+    "--name-pattern       | (",
+    "--name-pattern       | (?<app>.*)",
+  })
+  void execute_badFlagValue_exitsTwoNamingTheFlagAndWhatWasExpected(String flag, String value) {
+    Run run = execute(flag + "=" + value);
+
+    assertThat(run.exitCode).as(run.err).isEqualTo(CommandLine.ExitCode.USAGE).isEqualTo(2);
+    assertThat(run.err).contains("'" + flag + "'").contains("'" + value + "'").contains("expected");
+    assertThat(run.err).as("the error, not the whole usage").doesNotContain("Usage:");
+    assertThat(run.out).isEmpty();
+  }
+
+  @Test
+  void execute_nonNumericMaxWatchStreams_exitsTwoNamingTheFlag() {
+    Run run = execute("--max-watch-streams=many");
+
+    assertThat(run.exitCode).isEqualTo(2);
+    assertThat(run.err).contains("--max-watch-streams").contains("many");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"--grpc-adress=127.0.0.1:4245", "--bogus", "-x"})
+  void execute_unknownFlag_exitsTwoNamingIt(String arg) {
+    Run run = execute(arg);
+
+    assertThat(run.exitCode).isEqualTo(2);
+    assertThat(run.err).contains(arg.split("=", 2)[0]);
+    assertThat(run.err).doesNotContain("Usage:");
+  }
+
+  @Test
+  void execute_flagWithoutItsValue_exitsTwoNamingIt() {
+    Run run = execute("--drain-period");
+
+    assertThat(run.exitCode).isEqualTo(2);
+    assertThat(run.err).contains("--drain-period");
+  }
+
+  @Test
+  void execute_help_exitsZeroListingEveryFlag() {
+    Run run = execute("--help");
+
+    assertThat(run.exitCode).isZero();
+    assertThat(run.out).startsWith("Usage: dockhealth");
+    assertThat(run.out).contains(FLAGS);
+    // And any flag added since this list was written.
+    for (OptionSpec option : Main.commandLine().getCommandSpec().options()) {
+      if (!option.hidden()) {
+        assertThat(run.out).contains(option.longestName());
+      }
+    }
+    assertThat(run.out).contains("Exit codes: 0 stopped cleanly, 1 could not start, 2 bad flags.");
+    assertThat(run.err).isEmpty();
+  }
+
+  @Test
+  void execute_help_showsTheLoopbackDefaultAddress() {
+    assumeThat(System.getenv("DOCKHEALTH_GRPC_ADDRESS")).as("the default is not overridden").isNull();
+
+    Run run = execute("--help");
+
+    assertThat(run.out).contains("default 127.0.0.1:4245");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"--version", "-V"})
+  void execute_version_exitsZeroPrintingTheName(String arg) {
+    Run run = execute(arg);
+
+    assertThat(run.exitCode).isZero();
+    assertThat(run.out).startsWith("dockhealth ");
+    assertThat(run.err).isEmpty();
+  }
+
+  private static Run execute(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine commandLine = Main.commandLine();
+    commandLine.setOut(new PrintWriter(out, true));
+    commandLine.setErr(new PrintWriter(err, true));
+    int exitCode = commandLine.execute(args);
+    return new Run(exitCode, out.toString(), err.toString());
+  }
+
+  private record Run(int exitCode, String out, String err) {}
+}
