@@ -56,7 +56,8 @@ final class DockerMapping {
         command(inspect),
         required(inspect.getCreated(), name, "Created"),
         ContainerState.fromDocker(state.getStatus()),
-        HealthStatus.fromDocker(health == null ? null : health.getStatus()),
+        health != null ? HealthStatus.fromDocker(health.getStatus())
+            : healthcheckConfigured(inspect) ? HealthStatus.STARTING : HealthStatus.NONE,
         health == null || health.getFailingStreak() == null ? 0 : health.getFailingStreak(),
         probes(health, name),
         state.getExitCodeLong() == null ? 0 : state.getExitCodeLong().intValue(),
@@ -66,6 +67,19 @@ final class DockerMapping {
         inspect.getRestartCount() == null ? 0 : inspect.getRestartCount(),
         ports(inspect),
         labels(inspect));
+  }
+
+  /**
+   * Docker creates {@code State.Health} only when a container first starts; before that, only the
+   * configuration tells that a HEALTHCHECK will run. Such a container counts as {@code starting},
+   * so its first start never looks healthy for a moment.
+   */
+  private static boolean healthcheckConfigured(InspectContainerResponse inspect) {
+    if (inspect.getConfig() == null || inspect.getConfig().getHealthcheck() == null) {
+      return false;
+    }
+    List<String> test = inspect.getConfig().getHealthcheck().getTest();
+    return test != null && !test.isEmpty() && !test.get(0).equals("NONE");
   }
 
   /** Docker's {@code Path} and {@code Args} joined the way {@code docker ps} shows them. */

@@ -74,10 +74,10 @@ public record ContainerRecord(
         failingStreak, probes, code, oomKilled, startedAt, Optional.of(at), restartCount, ports, labels);
   }
 
-  /** This container after its process started at {@code at}. */
+  /** This container after its process started at {@code at}; Docker clears the exit code then. */
   public ContainerRecord withStart(Instant at, HealthStatus newHealth) {
     return new ContainerRecord(id, name, image, command, created, ContainerState.RUNNING, newHealth,
-        failingStreak, probes, exitCode, false, Optional.of(at), finishedAt, restartCount, ports, labels);
+        failingStreak, probes, 0, false, Optional.of(at), finishedAt, restartCount, ports, labels);
   }
 
   /** This container after the kernel's OOM killer hit it. */

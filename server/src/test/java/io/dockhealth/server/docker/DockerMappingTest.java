@@ -299,6 +299,24 @@ class DockerMappingTest {
         .hasMessageContaining("expected");
   }
 
+  @Test
+  void fromInspect_createdWithAHealthcheckNotYetRun_isStarting() throws IOException {
+    // Docker makes State.Health only at the first start; the configuration says a check will run.
+    ObjectNode json = fixture("created.json");
+    ((ObjectNode) json.get("Config")).putObject("Healthcheck").putArray("Test").add("CMD-SHELL").add("test -f /tmp/ok");
+    ObjectNode disabled = fixture("created.json");
+    ((ObjectNode) disabled.get("Config")).putObject("Healthcheck").putArray("Test").add("NONE");
+
+    ContainerRecord container = map(json);
+
+    assertThat(container.health()).isEqualTo(HealthStatus.STARTING);
+    assertThat(container.hasHealthcheck()).isTrue();
+    assertThat(map(disabled).health()).isEqualTo(HealthStatus.NONE);
+    // So the start event alone leads to "starting", never to a moment of SERVING.
+    assertThat(EventUpdates.apply(container, "start", java.util.Map.of(), java.time.Instant.EPOCH).orElseThrow().health())
+        .isEqualTo(HealthStatus.STARTING);
+  }
+
   private static void assertRejected(Consumer<ObjectNode> breakIt, String... messageParts) throws IOException {
     ObjectNode json = fixture("running-healthy.json");
     breakIt.accept(json);
