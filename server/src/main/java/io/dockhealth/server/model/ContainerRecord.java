@@ -6,6 +6,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -55,6 +56,43 @@ public record ContainerRecord(
   /** The 12-character ID that {@code docker ps} shows. */
   public String shortId() {
     return id.substring(0, SHORT_ID_LENGTH);
+  }
+
+  /** The label naming the container port a balancer should send traffic to. */
+  public static final String PORT_LABEL = "dockhealth.port";
+
+  /**
+   * Where a balancer on this host reaches the container ({@code host:port}): the port its
+   * {@code dockhealth.port} label names (published, or as is on the host network), else its only
+   * published TCP port. Empty when neither says.
+   */
+  public Optional<String> upstream() {
+    String label = labels.get(PORT_LABEL);
+    if (label != null) {
+      int wanted;
+      try {
+        wanted = Integer.parseInt(label.trim());
+      } catch (NumberFormatException e) {
+        return Optional.empty();
+      }
+      if (wanted <= 0 || wanted > 65535) {
+        return Optional.empty();
+      }
+      return ports.stream()
+          .filter(p -> p.privatePort() == wanted && p.protocol().equals("tcp") && p.hostPort() > 0)
+          .findFirst()
+          .map(ContainerRecord::address)
+          .or(() -> Optional.of("127.0.0.1:" + wanted)); // not published: the host network
+    }
+    List<PortMapping> published = ports.stream().filter(p -> p.protocol().equals("tcp") && p.hostPort() > 0).toList();
+    return published.size() == 1 ? Optional.of(address(published.get(0))) : Optional.empty();
+  }
+
+  private static String address(PortMapping port) {
+    String host = port.hostIp().isEmpty() || port.hostIp().equals("0.0.0.0") || port.hostIp().equals("::")
+        ? "127.0.0.1"
+        : port.hostIp();
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + port.hostPort();
   }
 
   /** Whether the container has a HEALTHCHECK. */
