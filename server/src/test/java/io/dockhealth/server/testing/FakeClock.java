@@ -59,6 +59,9 @@ public final class FakeClock extends Clock implements Timer {
 
   @Override
   public Clock withZone(ZoneId zone) {
-    throw new UnsupportedOperationException("a fake clock has one zone, UTC");
+    if (!zone.equals(ZoneOffset.UTC)) {
+      throw new IllegalArgumentException("zone: " + zone + " (expected: UTC, the fake clock's only zone)");
+    }
+    return this;
   }
 }
