@@ -13,6 +13,7 @@ import com.google.common.collect.ImmutableMap;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.ContainerState;
 import io.dockhealth.server.model.HealthStatus;
+import io.dockhealth.server.testing.ContainerFixtures;
 import io.dockhealth.server.model.PortMapping;
 import io.dockhealth.server.model.ProbeResult;
 import java.io.IOException;
@@ -113,7 +114,7 @@ class DockerMappingTest {
         "maintainer", "NGINX Docker Maintainers <docker-maint@nginx.com>"));
     assertThat(container.toString()).doesNotContain(ENV_SECRET).doesNotContain("DATABASE_URL");
     // The same record without its labels shows no trace of them: no other field copied them.
-    String withoutLabels = withLabels(container, ImmutableMap.of()).toString();
+    String withoutLabels = ContainerFixtures.withLabels(container, ImmutableMap.of()).toString();
     for (Map.Entry<String, String> label : container.labels().entrySet()) {
       assertThat(withoutLabels).doesNotContain(label.getKey());
     }
@@ -341,9 +342,4 @@ class DockerMappingTest {
     return DockerMapping.fromInspect(inspect(json));
   }
 
-  private static ContainerRecord withLabels(ContainerRecord c, ImmutableMap<String, String> labels) {
-    return new ContainerRecord(c.id(), c.name(), c.image(), c.command(), c.created(), c.state(), c.health(),
-        c.failingStreak(), c.probes(), c.exitCode(), c.oomKilled(), c.startedAt(),
-        c.finishedAt(), c.restartCount(), c.ports(), labels);
-  }
 }

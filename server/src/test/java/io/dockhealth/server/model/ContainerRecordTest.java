@@ -2,8 +2,6 @@ package io.dockhealth.server.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.common.collect.ImmutableList;
-import com.google.common.collect.ImmutableMap;
 import io.dockhealth.server.testing.ContainerFixtures;
 import java.util.List;
 import java.util.Map;
@@ -11,10 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class ContainerRecordTest {
   private static ContainerRecord with(List<PortMapping> ports, Map<String, String> labels) {
-    ContainerRecord c = ContainerFixtures.running("web-1");
-    return new ContainerRecord(c.id(), c.name(), c.image(), c.command(), c.created(), c.state(), c.health(),
-        c.failingStreak(), c.probes(), c.exitCode(), c.oomKilled(), c.startedAt(), c.finishedAt(),
-        c.restartCount(), ImmutableList.copyOf(ports), ImmutableMap.copyOf(labels));
+    return ContainerFixtures.with(ContainerFixtures.running("web-1"), labels, ports);
   }
 
   @Test

@@ -2,9 +2,9 @@ package io.dockhealth.server.model;
 
 import static io.dockhealth.server.testing.ContainerFixtures.container;
 import static io.dockhealth.server.testing.ContainerFixtures.running;
+import static io.dockhealth.server.testing.ContainerFixtures.withLabels;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.common.collect.ImmutableMap;
 import io.dockhealth.server.testing.FakeClock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,19 +22,12 @@ class GroupsAndGracesTest {
     return new Registry(rules, Duration.ofSeconds(30), Duration.ofSeconds(60), clock, clock);
   }
 
-  private static ContainerRecord labelled(ContainerRecord container, Map<String, String> labels) {
-    return new ContainerRecord(container.id(), container.name(), container.image(), container.command(),
-        container.created(), container.state(), container.health(), container.failingStreak(), container.probes(),
-        container.exitCode(), container.oomKilled(), container.startedAt(), container.finishedAt(),
-        container.restartCount(), container.ports(), ImmutableMap.copyOf(labels));
-  }
-
   private static ContainerRecord unhealthy(String name) {
     return container(name, ContainerState.RUNNING, HealthStatus.UNHEALTHY);
   }
 
   private static ContainerRecord compose(ContainerRecord container, String project, String service) {
-    return labelled(container, Map.of(ServiceRules.COMPOSE_PROJECT_LABEL, project,
+    return withLabels(container, Map.of(ServiceRules.COMPOSE_PROJECT_LABEL, project,
         ServiceRules.COMPOSE_SERVICE_LABEL, service));
   }
 
@@ -42,8 +35,8 @@ class GroupsAndGracesTest {
   void groups_formFromEveryRule_withTheRuleThatMadeEachMember() {
     Registry registry = registry(ServiceRules.defaults());
     ContainerRecord web1 = compose(running("shop-web-1"), "shop", "web");
-    ContainerRecord swarm = labelled(running("nginx.1.k2j3h4"), Map.of(ServiceRules.SWARM_SERVICE_LABEL, "nginx"));
-    ContainerRecord ours = labelled(running("api-blue"), Map.of("dockhealth.service", "api"));
+    ContainerRecord swarm = withLabels(running("nginx.1.k2j3h4"), Map.of(ServiceRules.SWARM_SERVICE_LABEL, "nginx"));
+    ContainerRecord ours = withLabels(running("api-blue"), Map.of("dockhealth.service", "api"));
     ContainerRecord timestamped = running("bk_iam-1709878117");
 
     registry.replaceAll(List.of(web1, swarm, ours, timestamped));
@@ -66,7 +59,7 @@ class GroupsAndGracesTest {
   void groups_customLabelAndNoNamePattern() {
     Registry registry = registry(new ServiceRules("com.example.app", Optional.empty(), GroupPolicy.ANY, false, false));
 
-    registry.replaceAll(List.of(labelled(running("x-1"), Map.of("com.example.app", "billing", "dockhealth.service", "no"))));
+    registry.replaceAll(List.of(withLabels(running("x-1"), Map.of("com.example.app", "billing", "dockhealth.service", "no"))));
 
     assertThat(registry.current().services()).containsKey("billing").doesNotContainKeys("no", "x");
   }
@@ -96,8 +89,8 @@ class GroupsAndGracesTest {
     // One member asking for "all" is enough; the stricter policy wins when members disagree.
     Registry byLabel = registry(ServiceRules.defaults());
     byLabel.replaceAll(List.of(
-        labelled(running("a"), Map.of("dockhealth.service", "web", "dockhealth.policy", "any")),
-        labelled(unhealthy("b"), Map.of("dockhealth.service", "web", "dockhealth.policy", "ALL"))));
+        withLabels(running("a"), Map.of("dockhealth.service", "web", "dockhealth.policy", "any")),
+        withLabels(unhealthy("b"), Map.of("dockhealth.service", "web", "dockhealth.policy", "ALL"))));
     assertThat(byLabel.current().status("web")).contains(ServingStatus.NOT_SERVING);
     assertThat(byLabel.current().services().get("web").policy()).contains(GroupPolicy.ALL);
   }
@@ -105,8 +98,8 @@ class GroupsAndGracesTest {
   @Test
   void policyLabel_invalid_isIgnored() {
     Registry registry = registry(ServiceRules.defaults());
-    registry.replaceAll(List.of(labelled(running("a"), Map.of("dockhealth.service", "web", "dockhealth.policy", "most")),
-        labelled(unhealthy("b"), Map.of("dockhealth.service", "web"))));
+    registry.replaceAll(List.of(withLabels(running("a"), Map.of("dockhealth.service", "web", "dockhealth.policy", "most")),
+        withLabels(unhealthy("b"), Map.of("dockhealth.service", "web"))));
 
     assertThat(registry.current().services().get("web").policy()).contains(GroupPolicy.ANY);
     assertThat(registry.current().status("web")).contains(ServingStatus.SERVING);
@@ -130,13 +123,13 @@ class GroupsAndGracesTest {
   void starting_notServingByDefault_servingByFlagOrLabel() {
     ContainerRecord starting = container("s", ContainerState.RUNNING, HealthStatus.STARTING);
     Registry byDefault = registry(ServiceRules.defaults());
-    byDefault.replaceAll(List.of(starting, labelled(container("t", ContainerState.RUNNING, HealthStatus.STARTING),
+    byDefault.replaceAll(List.of(starting, withLabels(container("t", ContainerState.RUNNING, HealthStatus.STARTING),
         Map.of(ServiceRules.STARTING_LABEL, "true"))));
     assertThat(byDefault.current().status("s")).contains(ServingStatus.NOT_SERVING);
     assertThat(byDefault.current().status("t")).contains(ServingStatus.SERVING);
 
     Registry byFlag = registry(new ServiceRules("dockhealth.service", Optional.empty(), GroupPolicy.ANY, true, false));
-    byFlag.replaceAll(List.of(starting, labelled(container("t", ContainerState.RUNNING, HealthStatus.STARTING),
+    byFlag.replaceAll(List.of(starting, withLabels(container("t", ContainerState.RUNNING, HealthStatus.STARTING),
         Map.of(ServiceRules.STARTING_LABEL, "false")), container("p", ContainerState.PAUSED, HealthStatus.STARTING)));
     assertThat(byFlag.current().status("s")).contains(ServingStatus.SERVING);
     assertThat(byFlag.current().status("t")).contains(ServingStatus.NOT_SERVING);
@@ -228,8 +221,8 @@ class GroupsAndGracesTest {
   void exposeLabeled_hidesUnlabelledContainersEverywhereInTheModel() {
     Registry registry = registry(new ServiceRules("dockhealth.service", Optional.of(Pattern.compile(ServiceRules.DEFAULT_NAME_PATTERN)),
         GroupPolicy.ANY, false, true));
-    ContainerRecord shown = labelled(running("shown-1"), Map.of(ServiceRules.ENABLE_LABEL, "true"));
-    ContainerRecord hidden = labelled(running("hidden-1"), Map.of("dockhealth.service", "secret-app"));
+    ContainerRecord shown = withLabels(running("shown-1"), Map.of(ServiceRules.ENABLE_LABEL, "true"));
+    ContainerRecord hidden = withLabels(running("hidden-1"), Map.of("dockhealth.service", "secret-app"));
 
     registry.replaceAll(List.of(shown, hidden));
     registry.put(hidden);

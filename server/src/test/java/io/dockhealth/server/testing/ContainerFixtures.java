@@ -6,8 +6,11 @@ import com.google.common.hash.Hashing;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.ContainerState;
 import io.dockhealth.server.model.HealthStatus;
+import io.dockhealth.server.model.PortMapping;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Container records for unit tests, with IDs derived from their names. */
@@ -24,6 +27,18 @@ public final class ContainerFixtures {
         Instant.parse("2026-01-01T00:00:00Z"), state, health, 0, ImmutableList.of(), 0, false,
         Optional.of(Instant.parse("2026-01-01T00:00:01Z")), Optional.empty(), 0, ImmutableList.of(),
         ImmutableMap.of());
+  }
+
+  /** The container with other labels and ports. */
+  public static ContainerRecord with(ContainerRecord c, Map<String, String> labels, List<PortMapping> ports) {
+    return new ContainerRecord(c.id(), c.name(), c.image(), c.command(), c.created(), c.state(), c.health(),
+        c.failingStreak(), c.probes(), c.exitCode(), c.oomKilled(), c.startedAt(), c.finishedAt(),
+        c.restartCount(), ImmutableList.copyOf(ports), ImmutableMap.copyOf(labels));
+  }
+
+  /** The container with other labels. */
+  public static ContainerRecord withLabels(ContainerRecord c, Map<String, String> labels) {
+    return with(c, labels, c.ports());
   }
 
   /** A running container without a HEALTHCHECK: SERVING. */
