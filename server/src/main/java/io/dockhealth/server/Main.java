@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import io.dockhealth.server.http.HttpFrontEnd;
 import io.dockhealth.server.model.GroupPolicy;
 import io.dockhealth.server.model.ServiceRules;
 import java.util.Locale;
@@ -45,6 +46,24 @@ public final class Main implements Callable<Integer> {
       defaultValue = "${env:DOCKHEALTH_GRPC_ADDRESS:-127.0.0.1:4245}", converter = Flags.Address.class,
       description = "Where the gRPC server listens (env DOCKHEALTH_GRPC_ADDRESS; default ${DEFAULT-VALUE}).")
   InetSocketAddress grpcAddress;
+
+  @Option(names = "--http-address", paramLabel = "HOST:PORT",
+      defaultValue = "${env:DOCKHEALTH_HTTP_ADDRESS:-127.0.0.1:4246}", converter = Flags.Address.class,
+      description = "Where the HTTP gateway listens: health as JSON, the container-healthcheck routes,"
+          + " /metrics (env DOCKHEALTH_HTTP_ADDRESS; default ${DEFAULT-VALUE}).")
+  InetSocketAddress httpAddress;
+
+  @Option(names = "--compat-prefix", paramLabel = "PATH",
+      defaultValue = "${env:DOCKHEALTH_COMPAT_PREFIX:-/container-healthcheck}",
+      description = "Where the drop-in routes of container-healthcheck live, PATH/health and"
+          + " PATH/apps/health/{app}; empty for the root (env DOCKHEALTH_COMPAT_PREFIX; default ${DEFAULT-VALUE}).")
+  String compatPrefix;
+
+  @Option(names = "--http-max-connections", paramLabel = "N",
+      defaultValue = "${env:DOCKHEALTH_HTTP_MAX_CONNECTIONS:-10000}",
+      description = "The most HTTP connections open at once, long-polls included; more are answered 503"
+          + " and closed (env DOCKHEALTH_HTTP_MAX_CONNECTIONS; default ${DEFAULT-VALUE}).")
+  int httpMaxConnections;
 
   @Option(names = "--docker-host", paramLabel = "URI",
       defaultValue = "${env:DOCKER_HOST:-unix:///var/run/docker.sock}", converter = Flags.DockerHost.class,
@@ -174,7 +193,7 @@ public final class Main implements Callable<Integer> {
     ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
     return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, drainPeriod, maxWatchStreams, rules,
-        staleGrace, forgetAfter, serviceFromAuthority);
+        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections);
   }
 
   private Optional<Pattern> pattern() {
@@ -218,6 +237,12 @@ public final class Main implements Callable<Integer> {
     }
     if (maxWatchStreams <= 0) {
       throw invalid("--max-watch-streams", maxWatchStreams, "> 0");
+    }
+    HttpFrontEnd.compatPrefixProblem(compatPrefix).ifPresent(expected -> {
+      throw invalid("--compat-prefix", compatPrefix, expected);
+    });
+    if (httpMaxConnections <= 0) {
+      throw invalid("--http-max-connections", httpMaxConnections, "> 0");
     }
   }
 

@@ -7,6 +7,8 @@ import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.google.common.util.concurrent.Uninterruptibles;
 import io.dockhealth.server.docker.DockerSource;
 import io.dockhealth.server.grpc.GrpcFrontEnd;
+import io.dockhealth.server.http.HttpFrontEnd;
+import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -18,7 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sidecar, assembled: Docker source -> registry -> gRPC front end.
+ * The sidecar, assembled: Docker source -> registry -> gRPC front end and HTTP gateway, with
+ * metrics of all three.
  *
  * <pre>{@code
  * Sidecar sidecar = Sidecar.start(config);
@@ -33,6 +36,8 @@ public final class Sidecar {
   private final Registry registry;
   private final DockerSource docker;
   private final GrpcFrontEnd grpc;
+  private final HttpFrontEnd http;
+  private final Metrics metrics = new Metrics();
   private final ScheduledExecutorService timer;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
@@ -43,9 +48,14 @@ public final class Sidecar {
     this.registry = new Registry(config.rules(), config.staleGrace(), config.forgetAfter(), Clock.systemUTC(),
         (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
     this.docker = new DockerSource(
-        DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker());
+        DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker(),
+        metrics.docker());
     this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
-        config.serviceFromAuthority());
+        config.serviceFromAuthority(), metrics);
+    metrics.observe(registry);
+    metrics.watchStreams(grpc::openWatches);
+    this.http = new HttpFrontEnd(config.httpAddress(), config.compatPrefix(), config.httpMaxConnections(), registry,
+        metrics, Clock.systemUTC());
   }
 
   /**
@@ -55,6 +65,12 @@ public final class Sidecar {
   public static Sidecar start(SidecarConfig config) {
     Sidecar sidecar = new Sidecar(config);
     sidecar.grpc.startAsync().awaitRunning();
+    try {
+      sidecar.http.startAsync().awaitRunning();
+    } catch (IllegalStateException e) {
+      sidecar.grpc.stopAsync().awaitTerminated();
+      throw e;
+    }
     sidecar.docker.startAsync().awaitRunning();
     return sidecar;
   }
@@ -72,6 +88,7 @@ public final class Sidecar {
     registry.enterTerminalState();
     Uninterruptibles.sleepUninterruptibly(config.drainPeriod());
     grpc.stopAsync().awaitTerminated();
+    http.stopAsync().awaitTerminated();
     docker.stopAsync().awaitTerminated();
     timer.shutdownNow();
     logger.info("stopped");
@@ -80,6 +97,7 @@ public final class Sidecar {
   /** Blocks until {@link #stop()} has finished. */
   public void awaitStopped() {
     grpc.awaitTerminated();
+    http.awaitTerminated();
     docker.awaitTerminated();
   }
 
@@ -90,5 +108,10 @@ public final class Sidecar {
   /** Where gRPC listens; the real port when port 0 was asked for. */
   public InetSocketAddress grpcAddress() {
     return grpc.address();
+  }
+
+  /** Where the HTTP gateway listens; the real port when port 0 was asked for. */
+  public InetSocketAddress httpAddress() {
+    return http.address();
   }
 }

@@ -3,10 +3,12 @@ package io.dockhealth.server;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import io.dockhealth.server.http.HttpFrontEnd;
 import io.dockhealth.server.model.ServiceRules;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Everything the sidecar is told at start-up. {@link Main#parseConfig} builds one from flags, the
@@ -21,6 +23,9 @@ import java.time.Duration;
  * @param staleGrace how long names keep their last status while Docker cannot be reached
  * @param forgetAfter how long a removed container's names stay NOT_SERVING before they are unknown
  * @param serviceFromAuthority whether a request for "" names its service in its authority
+ * @param httpAddress where the HTTP gateway listens
+ * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
+ * @param httpMaxConnections the most HTTP connections open at once
  */
 public record SidecarConfig(
     InetSocketAddress grpcAddress,
@@ -31,7 +36,10 @@ public record SidecarConfig(
     ServiceRules rules,
     Duration staleGrace,
     Duration forgetAfter,
-    boolean serviceFromAuthority) {
+    boolean serviceFromAuthority,
+    InetSocketAddress httpAddress,
+    String compatPrefix,
+    int httpMaxConnections) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -41,5 +49,9 @@ public record SidecarConfig(
     checkNotNull(rules, "rules");
     checkArgument(!staleGrace.isNegative(), "staleGrace: %s (expected: >= 0)", staleGrace);
     checkArgument(!forgetAfter.isNegative(), "forgetAfter: %s (expected: >= 0)", forgetAfter);
+    checkNotNull(httpAddress, "httpAddress");
+    Optional<String> prefixProblem = HttpFrontEnd.compatPrefixProblem(compatPrefix);
+    checkArgument(prefixProblem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, prefixProblem.orElse(""));
+    checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
   }
 }

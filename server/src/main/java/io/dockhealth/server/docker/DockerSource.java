@@ -89,6 +89,7 @@ public final class DockerSource extends AbstractIdleService {
   private final DockerClient events;
   private final ScheduledExecutorService executor;
   private final Backoff backoff;
+  private final DockerStats stats;
 
   // Confined to the executor thread.
   private final RecentEvents recentEvents = new RecentEvents(1024);
@@ -98,6 +99,7 @@ public final class DockerSource extends AbstractIdleService {
   private boolean connected;
   private boolean reconnectScheduled;
   private int failedAttempts;
+  private boolean everConnected;
 
   /**
    * True while the stream is up and no resync runs, so an arriving event is the newest word on its
@@ -109,6 +111,12 @@ public final class DockerSource extends AbstractIdleService {
   private volatile boolean stopping;
 
   public DockerSource(Settings settings, ContainerModel model, Ticker ticker) {
+    this(settings, model, ticker, DockerStats.NONE);
+  }
+
+  /** @param stats told about events, resyncs, reconnects and errors, for metrics */
+  public DockerSource(Settings settings, ContainerModel model, Ticker ticker, DockerStats stats) {
+    this.stats = checkNotNull(stats, "stats");
     this.settings = checkNotNull(settings, "settings");
     this.model = checkNotNull(model, "model");
     this.ticker = checkNotNull(ticker, "ticker");
@@ -169,6 +177,10 @@ public final class DockerSource extends AbstractIdleService {
           settings.dockerHost(), version.getVersion(), version.getApiVersion(), count,
           failedAttempts > 0 ? " after " + failedAttempts + " failed attempts" : "");
       failedAttempts = 0;
+      if (everConnected) {
+        stats.reconnected();
+      }
+      everConnected = true;
     } catch (Exception e) {
       lostConnection(e);
     }
@@ -216,9 +228,11 @@ public final class DockerSource extends AbstractIdleService {
         // Removed between list and inspect: it is simply not part of the new set.
       } catch (DockerAnswerException e) {
         logger.warn("skipping a container Docker described badly: {}", e.getMessage());
+        stats.error();
       }
     }
     model.replaceAll(fresh);
+    stats.resynced();
     connected = true;
     steady = true;
     logger.info("resynced {} containers in {} ms", fresh.size(), stopwatch.elapsed(TimeUnit.MILLISECONDS));
@@ -273,6 +287,7 @@ public final class DockerSource extends AbstractIdleService {
       refresh(id);
     } catch (DockerAnswerException e) {
       logger.warn("ignoring what Docker said about container {}: {}", id, e.getMessage());
+      stats.error();
     } catch (Exception e) {
       lostConnection(e);
     }
@@ -295,6 +310,7 @@ public final class DockerSource extends AbstractIdleService {
 
   private void lostConnection(Throwable cause) {
     closeStream();
+    stats.error();
     boolean wasConnected = connected;
     connected = false;
     model.dockerDisconnected();
@@ -364,6 +380,7 @@ public final class DockerSource extends AbstractIdleService {
 
     @Override
     public void onNext(Event event) {
+      stats.eventReceived(EventUpdates.kind(event.getAction()));
       boolean arrivedSteady = steady;
       executor.execute(guarded(() -> onEvent(streamGeneration, event, arrivedSteady)));
     }

@@ -28,6 +28,20 @@ final class EventUpdates {
   private EventUpdates() {}
 
   /**
+   * The kind of an event for counting: its action without the detail Docker appends after a colon
+   * ({@code health_status: healthy} is {@code health_status}), or {@code other} for anything not in
+   * {@link #ACTIONS}, so that no answer of Docker's can grow the set of metric labels.
+   */
+  static String kind(String action) {
+    if (action == null) {
+      return "other";
+    }
+    int colon = action.indexOf(':');
+    String kind = colon < 0 ? action : action.substring(0, colon);
+    return ACTIONS.contains(kind) ? kind : "other";
+  }
+
+  /**
    * The container as the event leaves it, or empty when the event says nothing certain without an
    * inspect.
    *

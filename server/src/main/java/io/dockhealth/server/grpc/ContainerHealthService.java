@@ -11,7 +11,6 @@ import io.dockhealth.proto.v1.ListServicesResponse;
 import io.dockhealth.proto.v1.Service;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
-import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.Snapshot;
@@ -19,7 +18,6 @@ import io.dockhealth.server.model.SnapshotListener;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -38,12 +36,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
   @Override
   public void listContainers(ListContainersRequest request,
       StreamObserver<ListContainersResponse> responseObserver) {
-    Snapshot snapshot = registry.current();
-    responseObserver.onNext(ListContainersResponse.newBuilder()
-        .setVersion(snapshot.version())
-        .setInSync(snapshot.inSync())
-        .addAllContainers(containers(snapshot).values())
-        .build());
+    responseObserver.onNext(ProtoMapping.listContainers(registry.current()));
     responseObserver.onCompleted();
   }
 
@@ -85,14 +78,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
 
   @Override
   public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> responseObserver) {
-    Snapshot snapshot = registry.current();
-    ListServicesResponse.Builder response = ListServicesResponse.newBuilder()
-        .setVersion(snapshot.version())
-        .setInSync(snapshot.inSync());
-    snapshot.services().values().stream()
-        .sorted(Comparator.comparing(ServiceEntry::name))
-        .forEach(entry -> response.addServices(ProtoMapping.toProto(entry, snapshot)));
-    responseObserver.onNext(response.build());
+    responseObserver.onNext(ProtoMapping.listServices(registry.current()));
     responseObserver.onCompleted();
   }
 
@@ -119,9 +105,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
   /** Every container of a snapshot as sent to clients, by ID, ordered by name. */
   private static Map<String, Container> containers(Snapshot snapshot) {
     Map<String, Container> containers = new LinkedHashMap<>();
-    snapshot.containers().values().stream()
-        .sorted(Comparator.comparing(ContainerRecord::name))
-        .forEach(c -> containers.put(c.id(), ProtoMapping.toProto(c, snapshot)));
+    ProtoMapping.listContainers(snapshot).getContainersList().forEach(c -> containers.put(c.getId(), c));
     return containers;
   }
 

@@ -3,6 +3,7 @@ package io.dockhealth.server.grpc;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.util.concurrent.AbstractIdleService;
+import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -29,8 +30,9 @@ public final class GrpcFrontEnd extends AbstractIdleService {
   private final ContainerHealthService containers;
   private final Server server;
 
+  /** @param metrics counts every call by method and status code */
   public GrpcFrontEnd(InetSocketAddress address, Registry registry, int maxWatchStreams,
-      boolean serviceFromAuthority) {
+      boolean serviceFromAuthority, Metrics metrics) {
     this.registry = checkNotNull(registry, "registry");
     this.health = new HealthService(registry, maxWatchStreams, serviceFromAuthority);
     this.containers = new ContainerHealthService(registry);
@@ -42,6 +44,7 @@ public final class GrpcFrontEnd extends AbstractIdleService {
         .addService(containers)
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(ProtoReflectionService.newInstance())
+        .intercept(new MetricsInterceptor(checkNotNull(metrics, "metrics")))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         // Watch streams live for hours and are mostly silent: ping to find dead peers behind NAT
         // or a crashed balancer, and let clients ping us (Envoy and grpc clients do, every 10 s

@@ -4,6 +4,8 @@ import com.google.protobuf.Timestamp;
 import io.dockhealth.proto.health.v1.HealthCheckResponse;
 import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.GroupPolicy;
+import io.dockhealth.proto.v1.ListContainersResponse;
+import io.dockhealth.proto.v1.ListServicesResponse;
 import io.dockhealth.proto.v1.MembershipRule;
 import io.dockhealth.proto.v1.Port;
 import io.dockhealth.proto.v1.ProbeResult;
@@ -18,6 +20,7 @@ import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.ServingStatus;
 import io.dockhealth.server.model.Snapshot;
 import java.time.Instant;
+import java.util.Comparator;
 
 /** Model values as protocol messages. The one place that decides what a client may see. */
 public final class ProtoMapping {
@@ -68,6 +71,7 @@ public final class ProtoMapping {
         .setRemoved(snapshot.removed().contains(container.id()))
         .setServingStatus(snapshot.status(container.id()).map(ProtoMapping::toProto)
             .orElse(HealthCheckResponse.ServingStatus.NOT_SERVING));
+    container.upstream().ifPresent(builder::setUpstream);
     container.startedAt().ifPresent(t -> builder.setStartedAt(timestamp(t)));
     container.finishedAt().ifPresent(t -> builder.setFinishedAt(timestamp(t)));
     for (io.dockhealth.server.model.ProbeResult probe : container.probes()) {
@@ -85,6 +89,28 @@ public final class ProtoMapping {
           .setHostPort(port.hostPort()));
     }
     return builder.build();
+  }
+
+  /** Every container of a snapshot, ordered by name: ListContainers' answer, and GET /v1/containers'. */
+  public static ListContainersResponse listContainers(Snapshot snapshot) {
+    ListContainersResponse.Builder response = ListContainersResponse.newBuilder()
+        .setVersion(snapshot.version())
+        .setInSync(snapshot.inSync());
+    snapshot.containers().values().stream()
+        .sorted(Comparator.comparing(ContainerRecord::name))
+        .forEach(container -> response.addContainers(toProto(container, snapshot)));
+    return response.build();
+  }
+
+  /** Every service name of a snapshot, ordered by name: ListServices' answer, and GET /v1/health's. */
+  public static ListServicesResponse listServices(Snapshot snapshot) {
+    ListServicesResponse.Builder response = ListServicesResponse.newBuilder()
+        .setVersion(snapshot.version())
+        .setInSync(snapshot.inSync());
+    snapshot.services().values().stream()
+        .sorted(Comparator.comparing(ServiceEntry::name))
+        .forEach(entry -> response.addServices(toProto(entry, snapshot)));
+    return response.build();
   }
 
   /** A service name as the dockhealth.v1 API shows it, with its members. */

@@ -3,9 +3,12 @@ package io.dockhealth.server.grpc;
 import io.grpc.Status;
 
 /** Checks a service name from a request before it is looked up. */
-final class ServiceNames {
-  /** Longer than any Docker name, ID or group name; a longer name is a client bug. */
-  static final int MAX_LENGTH = 512;
+public final class ServiceNames {
+  /**
+   * Longer than any Docker name, ID or group name; a longer name is a client bug. The HTTP gateway
+   * holds names to the same limit.
+   */
+  public static final int MAX_LENGTH = 512;
 
   private ServiceNames() {}
 

@@ -42,7 +42,7 @@ class DockerReconnectIT {
   }
 
   private void startSidecar(String dockerHost) {
-    sidecar = Sidecar.start(Main.parseConfig("--grpc-address=127.0.0.1:0", "--docker-host=" + dockerHost,
+    sidecar = Sidecar.start(Main.parseConfig("--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0", "--docker-host=" + dockerHost,
         "--resync-interval=10m", "--drain-period=0s"));
     client = new HealthClient(sidecar.grpcAddress());
   }

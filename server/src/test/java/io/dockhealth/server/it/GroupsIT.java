@@ -53,7 +53,7 @@ class GroupsIT {
   }
 
   private HealthClient sidecar(String... flags) {
-    List<String> args = new ArrayList<>(List.of("--grpc-address=127.0.0.1:0", "--docker-host=" + engine.host(),
+    List<String> args = new ArrayList<>(List.of("--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0", "--docker-host=" + engine.host(),
         "--drain-period=0s"));
     args.addAll(List.of(flags));
     Sidecar sidecar = Sidecar.start(Main.parseConfig(args.toArray(String[]::new)));

@@ -51,7 +51,7 @@ class MainIT {
     assertThat(JAR).as("the runnable jar (mvn package)").exists();
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString(),
-        "--grpc-address", "127.0.0.1:0", "--docker-host", engine.host()));
+        "--grpc-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--docker-host", engine.host()));
     command.addAll(List.of(flags));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     List<String> log = new CopyOnWriteArrayList<>();

@@ -49,7 +49,7 @@ class SidecarIT {
     engine = DockerEngine.start("sidecar-it");
     // Forgetting removed containers at once lets a removal show as SERVICE_UNKNOWN here;
     // GroupsIT covers the grace a removal gets by default.
-    sidecar = Sidecar.start(Main.parseConfig("--grpc-address=127.0.0.1:0", "--docker-host=" + engine.host(),
+    sidecar = Sidecar.start(Main.parseConfig("--grpc-address=127.0.0.1:0", "--http-address=127.0.0.1:0", "--docker-host=" + engine.host(),
         "--drain-period=0s", "--forget-after=0s"));
     client = new HealthClient(sidecar.grpcAddress());
     await().atMost(Duration.ofSeconds(30)).until(() -> client.check("").equals("SERVING"));

@@ -1,0 +1,232 @@
+package io.dockhealth.server.http;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.google.common.util.concurrent.AbstractIdleService;
+import io.dockhealth.server.metrics.Metrics;
+import io.dockhealth.server.model.Registry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP/1.1 gateway: the health of every name in proto3 JSON, container detail, the drop-in
+ * routes of container-healthcheck, long-polls, {@code /metrics} and {@code /healthz}, on one TCP
+ * address. It reads only the registry's snapshots and is told of new ones as a
+ * {@link io.dockhealth.server.model.SnapshotListener}; no request calls Docker or blocks an event
+ * loop.
+ *
+ * <pre>{@code
+ * HttpFrontEnd http = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 4246),
+ *     "/container-healthcheck", 10_000, registry, metrics, Clock.systemUTC());
+ * http.startAsync().awaitRunning();
+ * // curl -i 127.0.0.1:4246/v1/health/web-1
+ * }</pre>
+ */
+public final class HttpFrontEnd extends AbstractIdleService {
+  private static final Logger logger = LoggerFactory.getLogger(HttpFrontEnd.class);
+
+  /** The longest request line: paths are a service name (at most 512 characters, encoded) at most. */
+  static final int MAX_INITIAL_LINE_BYTES = 4096;
+
+  /** All headers of a request together; browsers and curl send well under 2 KiB. */
+  static final int MAX_HEADER_BYTES = 8192;
+
+  /** No route takes a body; a small one is read and ignored, a bigger one is 413. */
+  private static final int MAX_BODY_BYTES = 8192;
+
+  /**
+   * A keep-alive connection idle this long is closed. Longer than nginx's default upstream
+   * {@code keepalive_timeout} (60 s), so a pooled nginx connection is closed by nginx, never
+   * under a request nginx is sending. A connection waiting in a long-poll is not idle.
+   */
+  static final Duration IDLE_TIMEOUT = Duration.ofSeconds(90);
+
+  /**
+   * Event loop threads. Every answer is computed from an in-memory snapshot in well under a
+   * millisecond, and a waiting long-poll needs no thread, so two serve thousands of clients.
+   */
+  private static final int WORKER_THREADS = 2;
+
+  private final InetSocketAddress requested;
+  private final Registry registry;
+  private final Metrics metrics;
+  private final int maxConnections;
+  private final Router router;
+  private final Endpoints endpoints;
+  private final LongPolls polls;
+  private final AtomicInteger connections = new AtomicInteger();
+  private final ChannelGroup channels = new DefaultChannelGroup("dockhealth-http", GlobalEventExecutor.INSTANCE);
+  private EventLoopGroup boss;
+  private EventLoopGroup workers;
+  private volatile Channel server;
+
+  /**
+   * @param compatPrefix where the drop-in routes live, such as {@code /container-healthcheck}, or
+   *     empty; see {@link #compatPrefixProblem}
+   * @param maxConnections the most connections open at once; more are answered 503 and closed
+   */
+  public HttpFrontEnd(InetSocketAddress address, String compatPrefix, int maxConnections, Registry registry,
+      Metrics metrics, Clock clock) {
+    this.requested = checkNotNull(address, "address");
+    checkArgument(maxConnections > 0, "maxConnections: %s (expected: > 0)", maxConnections);
+    this.maxConnections = maxConnections;
+    this.registry = checkNotNull(registry, "registry");
+    this.metrics = checkNotNull(metrics, "metrics");
+    this.router = new Router(compatPrefix);
+    this.endpoints = new Endpoints(metrics, checkNotNull(clock, "clock"));
+    this.polls = new LongPolls(registry);
+    metrics.longPolls(polls::open);
+    metrics.httpConnections(connections::get);
+  }
+
+  /**
+   * What is wrong with a compat prefix, phrased as what is expected; empty when it is fine. Main
+   * checks {@code --compat-prefix} with it.
+   */
+  public static Optional<String> compatPrefixProblem(String prefix) {
+    return Router.compatPrefixProblem(prefix);
+  }
+
+  @Override
+  protected void startUp() throws Exception {
+    boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("dockhealth-http-accept", true),
+        NioIoHandler.newFactory());
+    workers = new MultiThreadIoEventLoopGroup(WORKER_THREADS, new DefaultThreadFactory("dockhealth-http", true),
+        NioIoHandler.newFactory());
+    registry.addListener(polls);
+    try {
+      server = new ServerBootstrap()
+          .group(boss, workers)
+          .channel(NioServerSocketChannel.class)
+          // Requests are read one at a time, when the previous one is answered (see HttpHandler).
+          .childOption(ChannelOption.AUTO_READ, false)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel channel) {
+              configure(channel);
+            }
+          })
+          .bind(requested)
+          .sync()
+          .channel();
+    } catch (Exception e) {
+      registry.removeListener(polls);
+      shutDownGroups();
+      throw e;
+    }
+    logger.info("HTTP listening on {}", address());
+  }
+
+  /**
+   * Sets up a new connection: idle timeout, Netty's HTTP/1.1 codec with our limits (an over-long
+   * request line or header block fails decoding and is answered 414 or 431), the aggregator, and
+   * flow control so that requests are handled one at a time. Tests call it on an EmbeddedChannel.
+   */
+  void configure(Channel channel) {
+    int open = connections.incrementAndGet();
+    channel.closeFuture().addListener(f -> connections.decrementAndGet());
+    channels.add(channel);
+    channel.pipeline()
+        .addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))
+        .addLast(new HttpServerCodec(new HttpDecoderConfig()
+            .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
+            .setMaxHeaderSize(MAX_HEADER_BYTES)
+            .setStrictLineParsing(true)))
+        .addLast(new Aggregator())
+        .addLast(new FlowControlHandler())
+        .addLast(new HttpHandler(router, endpoints, polls, registry, metrics,
+            open > maxConnections ? maxConnections : 0));
+  }
+
+  /** The registry listener that wakes long-polls; tests that call {@link #configure} add it themselves. */
+  LongPolls longPolls() {
+    return polls;
+  }
+
+  @Override
+  protected void shutDown() throws Exception {
+    registry.removeListener(polls);
+    Channel listening = server;
+    if (listening != null) {
+      listening.close().syncUninterruptibly();
+    }
+    channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    shutDownGroups();
+  }
+
+  private void shutDownGroups() {
+    if (boss != null) {
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+    if (workers != null) {
+      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Where the gateway listens; the real port when it was asked for port 0. */
+  public InetSocketAddress address() {
+    Channel listening = server;
+    return listening == null ? requested : (InetSocketAddress) listening.localAddress();
+  }
+
+  /** Requests parked in a long-poll now. */
+  public int openLongPolls() {
+    return polls.open();
+  }
+
+  /** Netty's aggregator, with a 413 that says what was wrong, like every other error. */
+  private final class Aggregator extends HttpObjectAggregator {
+    Aggregator() {
+      super(MAX_BODY_BYTES);
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      Reply reply = Endpoints.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body over "
+          + MAX_BODY_BYTES + " bytes (expected: no body; every route is GET or HEAD)", false);
+      FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status(),
+          Unpooled.wrappedBuffer(reply.body()));
+      response.headers()
+          .set(HttpHeaderNames.CONTENT_TYPE, reply.contentType())
+          .setInt(HttpHeaderNames.CONTENT_LENGTH, reply.body().length)
+          .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      metrics.httpRequest(Router.MALFORMED, reply.status().code());
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}
