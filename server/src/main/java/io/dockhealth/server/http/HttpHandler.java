@@ -46,6 +46,9 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
   /** The long-poll this connection waits on; touched only on the event loop. */
   private LongPolls.Poll pending;
 
+  /** Whether the next request has been asked for and has not come yet; event loop only. */
+  private boolean awaitingRequest;
+
   /**
    * @param refusedOver when positive, the connection is over the cap of that many: every request
    *     is answered 503 and the connection closed
@@ -62,8 +65,27 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    ctx.read();
+    requestNext(ctx);
     super.channelActive(ctx);
+  }
+
+  /** Asks for the next request; it arrives in channelRead. */
+  private void requestNext(ChannelHandlerContext ctx) {
+    awaitingRequest = true;
+    ctx.read();
+  }
+
+  /**
+   * A read ended without a whole request (a long request line or header block spans several
+   * reads, or the client has sent nothing yet): ask again. FlowControlHandler counts a demand as
+   * met by one read cycle whatever it brought, so a demand must be renewed until a request comes.
+   */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+    if (awaitingRequest) {
+      ctx.read();
+    }
+    super.channelReadComplete(ctx);
   }
 
   @Override
@@ -81,6 +103,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
+    awaitingRequest = false;
     try {
       handle(ctx, request);
     } finally {
@@ -187,7 +210,9 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
         future.channel().close();
       } else {
         // Only now the next request: a client that does not read its answers is not sent more.
-        ctx.read();
+        // Asked for from a task of its own: the write may complete inside this very read, and
+        // FlowControlHandler drops a demand made before the read's channelReadComplete.
+        ctx.channel().eventLoop().execute(() -> requestNext(ctx));
       }
     });
   }

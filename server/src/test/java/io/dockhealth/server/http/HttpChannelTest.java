@@ -304,6 +304,31 @@ class HttpChannelTest {
   }
 
   @Test
+  void keepAlive_requestsOneAfterAnother_eachAnsweredOnOneConnection() throws Exception {
+    EmbeddedChannel channel = connect();
+    for (int i = 0; i < 3; i++) {
+      send(channel, get("/v1/containers"));
+      assertThat(responses(channel, false)).as("answer %s", i).extracting(Response::status).containsExactly(200);
+    }
+  }
+
+  @Test
+  void request_splitAcrossReads_isAnswered() throws Exception {
+    EmbeddedChannel channel = connect();
+    // Each writeInbound is one read cycle; the request is whole only after the last.
+    send(channel, "GET /v1/cont");
+    send(channel, "ainers HTTP/1.1\r\nHo");
+    assertThat(responses(channel, false)).isEmpty();
+    send(channel, "st: x\r\n\r\n");
+    assertThat(responses(channel, false)).extracting(Response::status).containsExactly(200);
+
+    EmbeddedChannel tooLong = connect();
+    send(tooLong, "GET /v1/health/" + "a".repeat(3000));
+    send(tooLong, "a".repeat(3000) + " HTTP/1.1\r\n\r\n");
+    assertThat(responses(tooLong, false)).extracting(Response::status).containsExactly(414);
+  }
+
+  @Test
   void connectionClose_isHonoured() throws Exception {
     EmbeddedChannel channel = connect();
     send(channel, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
