@@ -1,0 +1,37 @@
+package io.dockhealth.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Where a run keeps its things and how long it measures. {@code quick} shortens every duration and
+ * repeat for trying the harness out; RESULTS.md says when a run was quick.
+ *
+ * @param repo the project's root (for the sidecar jar, the probe, lua/)
+ * @param resultsDir where RESULTS.md and profiles/ go (bench/)
+ * @param workDir scratch space: logs, nginx prefixes, JFR recordings (bench/target/run)
+ */
+record Bench(Path repo, Path resultsDir, Path workDir, boolean quick, Profiler profiler) {
+  static Bench of(Path repo, Path resultsDir, Path workDir, boolean quick) {
+    return new Bench(repo, resultsDir, workDir, quick,
+        new Profiler(resultsDir.resolve("profiles"), workDir.resolve("jfr")));
+  }
+
+  Path logs() {
+    return workDir.resolve("logs");
+  }
+
+  /** {@code full} normally, {@code short} in a quick run. */
+  Duration time(Duration full, Duration short1) {
+    return quick ? short1 : full;
+  }
+
+  int count(int full, int short1) {
+    return quick ? short1 : full;
+  }
+
+  /** A path relative to RESULTS.md, for links. */
+  String link(Path file) {
+    return resultsDir.relativize(file).toString();
+  }
+}

@@ -1,0 +1,136 @@
+package io.dockhealth.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Runs every benchmark of issue 7 and writes bench/RESULTS.md. {@code bench/run} is the way to start
+ * it (it installs the tools and builds first):
+ *
+ * <pre>
+ * bench/run                  # every figure, then bench/RESULTS.md
+ * bench/run --only 1,4       # some figures (RESULTS.md then says it is partial)
+ * bench/run --quick          # short durations, to try the harness out
+ * </pre>
+ *
+ * <p>These are benchmarks, not tests: nothing here runs in the build or fails it. Each figure is
+ * measured side by side with its baseline in the same run, alternating, repeated; a figure that
+ * cannot be measured is reported as such and the others still run.
+ */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] argv) throws Exception {
+    Args args = new Args(argv);
+    Path repo = Path.of(args.get("repo", ".")).toAbsolutePath().normalize();
+    Path out = Path.of(args.get("out", repo.resolve("bench/RESULTS.md").toString())).toAbsolutePath();
+    Path resultsDir = out.getParent();
+    Path workDir = Path.of(args.get("work", repo.resolve("bench/target/run").toString())).toAbsolutePath();
+    boolean quick = args.has("quick");
+    Bench bench = Bench.of(repo, resultsDir, workDir, quick);
+    Files.createDirectories(bench.logs());
+
+    Map<String, Function<Bench, Section>> figures = new LinkedHashMap<>();
+    figures.put("1", CheckBench::run);
+    figures.put("2", WatchBench::run);
+    figures.put("3", DockerEventBench::run);
+    figures.put("6", ScaleBench::run);
+    List<String> only = args.has("only") ? List.of(args.get("only", "").split(",")) : List.copyOf(figures.keySet());
+
+    Instant started = Instant.now();
+    long t0 = System.nanoTime();
+    MachineFacts machine = MachineFacts.collect(repo);
+    List<Section> sections = new ArrayList<>();
+    List<String> markers = List.of(workDir.toString(), "/tmp/dockhealth-it/bench");
+    for (Map.Entry<String, Function<Bench, Section>> figure : figures.entrySet()) {
+      if (!only.contains(figure.getKey())) {
+        continue;
+      }
+      System.err.printf(Locale.ROOT, "bench: figure %s ...%n", figure.getKey());
+      long f0 = System.nanoTime();
+      ForeignLoad load = new ForeignLoad(markers);
+      load.start();
+      Section section;
+      try {
+        section = figure.getValue().apply(bench);
+      } catch (RuntimeException | Error e) {
+        e.printStackTrace();
+        section = new Section("Figure " + figure.getKey());
+        section.row(Row.failed(figure.getKey() + ".", e.toString()));
+        section.line("Could not be measured: `%s`. Logs: `%s`.", e.toString().replace('`', '\''), bench.logs());
+      }
+      String foreign = load.stop();
+      section.line("");
+      section.line("Took %.0f s. CPU used by other processes on the machine meanwhile: %s%s.",
+          (System.nanoTime() - f0) / 1e9, foreign,
+          ForeignLoad.busy(foreign) ? " — **the machine was shared during this figure**, read it with that in mind" : "");
+      sections.add(section);
+      System.err.printf(Locale.ROOT, "bench: figure %s done in %.0f s%n", figure.getKey(), (System.nanoTime() - f0) / 1e9);
+      write(out, bench, machine, sections, args, started, Duration.ofNanos(System.nanoTime() - t0), only, figures);
+    }
+    try {
+      BenchEngine.close();
+    } catch (RuntimeException e) {
+      System.err.println("bench: could not stop the Docker engine cleanly: " + e);
+    }
+    write(out, bench, machine, sections, args, started, Duration.ofNanos(System.nanoTime() - t0), only, figures);
+    System.err.println("bench: wrote " + out);
+    System.exit(0);
+  }
+
+  private static void write(Path out, Bench bench, MachineFacts machine, List<Section> sections, Args args,
+      Instant started, Duration took, List<String> only, Map<String, Function<Bench, Section>> figures)
+      throws IOException {
+    StringBuilder md = new StringBuilder();
+    md.append("# dockhealth benchmarks\n\n");
+    md.append("Written by `").append(args.get("command", "bench/run")).append("` on ")
+        .append(DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(started.atOffset(ZoneOffset.UTC).withNano(0)))
+        .append(" UTC; the benchmarks took ").append(minutes(took)).append(" (after the build).");
+    if (bench.quick()) {
+      md.append(" **A quick run** (`--quick`): short durations and few repeats, for trying the harness; not results.");
+    }
+    if (!only.containsAll(figures.keySet())) {
+      md.append(" **Partial**: only figure(s) ").append(String.join(", ", only)).append(".");
+    }
+    md.append("\n\n");
+    md.append("Every figure is measured side by side with its baseline in the same run, alternating and repeated;"
+        + " a cell is the median over the repeats with (min–max, n=repeats). A spread over 20 % of the median is"
+        + " marked **wide spread**. The ratio is ours / baseline. \"met?\" compares the median with the goal of"
+        + " issue 7; where a goal is missed the section below says so and links the profile that explains it.\n\n");
+    md.append("| figure | ours | baseline | ratio | goal | met? |\n|---|---|---|---|---|---|\n");
+    for (Section section : sections) {
+      for (Row row : section.rows) {
+        md.append("| ").append(row.figure()).append(" | ").append(row.ours()).append(" | ").append(row.baseline())
+            .append(" | ").append(row.ratio()).append(" | ").append(row.goal()).append(" | ").append(row.met())
+            .append(" |\n");
+      }
+    }
+    md.append("\n## Machine\n\n").append(machine.markdown()).append('\n');
+    md.append("## Command\n\n    ").append(args.get("command", "bench/run")).append("\n\n");
+    md.append("`bench/run` installs what is missing (Debian packages), builds with Maven (`install -DskipTests`),"
+        + " then runs `java -cp bench/target/classes:bench/target/lib/* io.dockhealth.bench.Main`. Logs of"
+        + " every server it started are in `bench/target/run/logs/`.\n\n");
+    for (Section section : sections) {
+      md.append("## ").append(section.title).append("\n\n").append(section.text()).append('\n');
+    }
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
+  }
+
+  static String minutes(Duration d) {
+    long s = d.toSeconds();
+    return s >= 60 ? String.format(Locale.ROOT, "%d min %02d s", s / 60, s % 60) : s + " s";
+  }
+}
