@@ -211,6 +211,8 @@ class WatchTest {
     };
     logger.addHandler(capture);
     logger.setUseParentHandlers(false); // keep the expected stack traces out of the build log
+    Level level = logger.getLevel();
+    logger.setLevel(Level.ALL); // whatever another test did to the root logger (the probe turns it off)
     try {
       client.watch("web", listener);
       listener.throwOnUpdate();
@@ -227,6 +229,7 @@ class WatchTest {
     } finally {
       logger.removeHandler(capture);
       logger.setUseParentHandlers(true);
+      logger.setLevel(level);
     }
   }
 

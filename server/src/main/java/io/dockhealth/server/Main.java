@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
     usageHelpAutoWidth = true,
     description = {
       "Watches the Docker engine and tells load balancers which containers are healthy, over the"
-          + " gRPC health protocol (grpc.health.v1: Check, Watch, List).",
+          + " gRPC health protocol (grpc.health.v1: Check, Watch, List) and over HTTP (JSON, the"
+          + " routes of container-healthcheck, /metrics).",
       "",
       "Service names: a container's name, its full ID and its 12-character ID; \"\" is the"
           + " sidecar itself (SERVING while it is connected to Docker and in sync).",

@@ -13,24 +13,39 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * Long-polls of {@code GET /v1/health?since=V}: parked requests, each woken by the first snapshot
- * whose version exceeds V or by its timeout, whichever comes first. A parked request is an entry
- * in a set and a timer on its channel's event loop: no thread, however many wait.
+ * Long-polls of {@code GET /v1/health?since=V}: parked requests, each woken by the first change to
+ * its answer after version V, or by its timeout, whichever comes first. A parked request is an
+ * entry in a set and a timer on its channel's event loop: no thread, however many wait.
+ *
+ * <p>The answer is every name with its status and members, and whether the sidecar is in sync. A
+ * snapshot that changes only a container's detail (each HEALTHCHECK probe adds a result) leaves it
+ * as it was, and waking every poller once a second per checked container would make long-polling
+ * no better than polling; so only a snapshot whose services or sync differ from its predecessor's
+ * counts as a change.
  */
 final class LongPolls implements SnapshotListener {
   private final Registry registry;
   private final Set<Poll> parked = ConcurrentHashMap.newKeySet();
 
+  /**
+   * The version of the newest snapshot whose answer differs from its predecessor's. Before the
+   * first snapshot heard, unknown: the version current at start counts as a change, so a poll
+   * from before it is answered at once.
+   */
+  private volatile long lastChange;
+
   LongPolls(Registry registry) {
     this.registry = registry;
+    this.lastChange = registry.current().version();
   }
 
   /**
-   * Waits, without blocking, until the model's version exceeds {@code since} or {@code wait} has
-   * passed; then runs {@code done} on {@code loop} with true (changed) or false (timed out). Runs it
-   * at once (still on {@code loop}) when the version already exceeds {@code since}. A version
-   * below {@code since} also counts as changed: it comes from an earlier run of the sidecar, whose
-   * versions started again from 0, and waiting for it to pass would stall the client.
+   * Waits, without blocking, until the answer changes in a version after {@code since} or
+   * {@code wait} has passed; then runs {@code done} on {@code loop} with true (changed) or false
+   * (timed out). Runs it at once (still on {@code loop}) when it already changed after
+   * {@code since}. A {@code since} above the current version also counts as changed: it comes from
+   * an earlier run of the sidecar, whose versions started again from 0, and waiting for it to be
+   * passed would stall the client.
    *
    * @return the poll, to {@link Poll#cancel()} when its connection closes first
    */
@@ -39,8 +54,10 @@ final class LongPolls implements SnapshotListener {
     // Called on the loop, so the timeout cannot run before the poll is parked.
     poll.timeout = loop.schedule(() -> poll.fire(false), wait.toNanos(), TimeUnit.NANOSECONDS);
     parked.add(poll);
-    // Checked after parking: a snapshot published in between is seen either here or by onSnapshot.
-    poll.offer(registry.current());
+    // Checked after parking: a change published in between is seen either here or by onSnapshot.
+    if (lastChange > since || registry.current().version() < since) {
+      poll.fire(true);
+    }
     return poll;
   }
 
@@ -51,9 +68,15 @@ final class LongPolls implements SnapshotListener {
 
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
+    if (previous.services().equals(current.services()) && previous.inSync() == current.inSync()) {
+      return;
+    }
+    lastChange = current.version();
     // On the Docker side's thread: only hand over to each poll's event loop, never write here.
     for (Poll poll : parked) {
-      poll.offer(current);
+      if (current.version() > poll.since) {
+        poll.fire(true);
+      }
     }
   }
 
@@ -69,12 +92,6 @@ final class LongPolls implements SnapshotListener {
       this.loop = loop;
       this.since = since;
       this.done = done;
-    }
-
-    private void offer(Snapshot snapshot) {
-      if (snapshot.version() != since) {
-        fire(true);
-      }
     }
 
     private void fire(boolean changed) {

@@ -362,6 +362,27 @@ class HttpChannelTest {
   }
 
   @Test
+  void longPoll_aContainersDetailAlone_doesNotWakeIt_aStatusChangeDoes() throws Exception {
+    ContainerRecord web = container("web", ContainerState.RUNNING, HealthStatus.HEALTHY);
+    registry.replaceAll(List.of(web));
+    long version = registry.current().version();
+    EmbeddedChannel channel = connect();
+    send(channel, get("/v1/health?since=" + version + "&wait=30s"));
+
+    // A new probe result: a new snapshot, the same answer.
+    registry.put(new ContainerRecord(web.id(), web.name(), web.image(), web.command(), web.created(), web.state(),
+        web.health(), 1, web.probes(), web.exitCode(), web.oomKilled(), web.startedAt(), web.finishedAt(),
+        web.restartCount(), web.ports(), web.labels()));
+    channel.runPendingTasks();
+    assertThat(registry.current().version()).isGreaterThan(version);
+    assertThat(responses(channel, false)).isEmpty();
+
+    registry.put(web.withState(ContainerState.RUNNING, HealthStatus.UNHEALTHY));
+    channel.runPendingTasks();
+    assertThat(responses(channel, false)).extracting(Response::status).containsExactly(200);
+  }
+
+  @Test
   void longPoll_nothingChanges_304AfterTheWait_thenTheConnectionServesOn() throws Exception {
     registry.replaceAll(List.of(running("web")));
     EmbeddedChannel channel = connect();
