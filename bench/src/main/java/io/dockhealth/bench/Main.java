@@ -41,10 +41,26 @@ public final class Main {
     boolean quick = args.has("quick");
     Bench bench = Bench.of(repo, resultsDir, workDir, quick);
     Files.createDirectories(bench.logs());
+    if (!args.has("only")) {
+      // A full run rewrites RESULTS.md: profiles of goals missed last time must not linger beside it.
+      Path profiles = resultsDir.resolve("profiles");
+      if (Files.isDirectory(profiles)) {
+        try (var old = Files.list(profiles)) {
+          for (Path file : (Iterable<Path>) old::iterator) {
+            if (file.getFileName().toString().endsWith(".txt")) {
+              Files.delete(file);
+            }
+          }
+        }
+      }
+    }
 
     Map<String, Function<Bench, Section>> figures = new LinkedHashMap<>();
     figures.put("1", CheckBench::run);
     figures.put("2", WatchBench::run);
+    figures.put("4", HttpBench::run);
+    figures.put("5", LuaBench::run);
+    figures.put("7", ProbeBench::run);
     figures.put("3", DockerEventBench::run);
     figures.put("6", ScaleBench::run);
     List<String> only = args.has("only") ? List.of(args.get("only", "").split(",")) : List.copyOf(figures.keySet());
@@ -97,7 +113,12 @@ public final class Main {
     md.append("# dockhealth benchmarks\n\n");
     md.append("Written by `").append(args.get("command", "bench/run")).append("` on ")
         .append(DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(started.atOffset(ZoneOffset.UTC).withNano(0)))
-        .append(" UTC; the benchmarks took ").append(minutes(took)).append(" (after the build).");
+        .append(" UTC; the benchmarks took ").append(minutes(took));
+    if (args.has("build-seconds")) {
+      md.append(", after a ").append(minutes(Duration.ofSeconds(args.getInt("build-seconds", 0))))
+          .append(" build: ").append(minutes(took.plusSeconds(args.getInt("build-seconds", 0)))).append(" in all");
+    }
+    md.append(".");
     if (bench.quick()) {
       md.append(" **A quick run** (`--quick`): short durations and few repeats, for trying the harness; not results.");
     }
