@@ -193,7 +193,7 @@ final class Router {
     String shown = target.length() > 100 ? target.substring(0, 100) + "..." : target;
     return new Reject(HttpResponseStatus.BAD_REQUEST, MALFORMED,
         "request target \"" + shown + "\": " + reason + " (expected: a path such as /v1/health/web-1,"
-            + " with anything but letters, digits and -._~!$&'()*+,;=:@/ percent-encoded)", Optional.empty());
+            + " with spaces, quotes and other characters outside URLs percent-encoded)", Optional.empty());
   }
 
   private static Map<String, List<String>> query(String rawQuery) {
@@ -220,8 +220,9 @@ final class Router {
     } catch (NumberFormatException e) {
       // Answered below.
     }
-    throw new BadRequest("since: '" + value + "' (expected: a snapshot version, a whole number >= 0, such as"
-        + " the version of the last answer)");
+    // No quote marks, < or = in messages: proto3 JSON writes them as \u0027, \u003c, \u003d.
+    throw new BadRequest("since: \"" + value + "\" (expected: a snapshot version, a whole number from 0 up,"
+        + " such as the version of the last answer)");
   }
 
   private static Duration waitOf(Map<String, List<String>> query) {
