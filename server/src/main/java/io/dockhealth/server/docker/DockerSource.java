@@ -273,17 +273,15 @@ public final class DockerSource extends AbstractIdleService {
       model.remove(id);
       return;
     }
-    try {
-      if (arrivedSteady) {
-        Map<String, String> attributes =
-            event.getActor() == null || event.getActor().getAttributes() == null
-                ? Map.of()
-                : event.getActor().getAttributes();
-        Instant time = event.getTimeNano() == null
-            ? Instant.now()
-            : Instant.ofEpochSecond(0, event.getTimeNano());
-        model.get(id).flatMap(c -> EventUpdates.apply(c, action, attributes, time)).ifPresent(model::put);
+    if (arrivedSteady) {
+      try {
+        applyFastPath(id, event);
+      } catch (DockerAnswerException e) {
+        logger.warn("ignoring what Docker's event said about container {}: {}", id, e.getMessage());
+        stats.error();
       }
+    }
+    try {
       refresh(id);
     } catch (DockerAnswerException e) {
       logger.warn("ignoring what Docker said about container {}: {}", id, e.getMessage());
@@ -291,6 +289,20 @@ public final class DockerSource extends AbstractIdleService {
     } catch (Exception e) {
       lostConnection(e);
     }
+  }
+
+  /** Applies what the event alone says, before the inspect that confirms it. */
+  private void applyFastPath(String id, Event event) {
+    Map<String, String> attributes = event.getActor() == null || event.getActor().getAttributes() == null
+        ? Map.of()
+        : event.getActor().getAttributes();
+    Instant time = event.getTimeNano() != null ? Instant.ofEpochSecond(0, event.getTimeNano())
+        : event.getTime() != null ? Instant.ofEpochSecond(event.getTime())
+        : null;
+    if (time == null) {
+      return; // Every engine since API 1.22 sends times; without one, wait for the inspect.
+    }
+    model.get(id).flatMap(c -> EventUpdates.apply(c, event.getAction(), attributes, time)).ifPresent(model::put);
   }
 
   private void refresh(String id) {

@@ -40,8 +40,9 @@ public final class GrpcFrontEnd extends AbstractIdleService {
         // Every handler only reads an immutable snapshot and never blocks, so it runs on the
         // transport thread without a hop to an executor.
         .directExecutor()
-        .addService(ServerInterceptors.intercept(health, HealthService.authorityInterceptor()))
-        .addService(containers)
+        .addService(ServerInterceptors.intercept(MalformedRequests.rejected(health),
+            HealthService.authorityInterceptor()))
+        .addService(MalformedRequests.rejected(containers))
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(ProtoReflectionService.newInstance())
         .intercept(new MetricsInterceptor(checkNotNull(metrics, "metrics")))
