@@ -1,0 +1,146 @@
+-- A minimal, strict HTTP/1.1 GET over ngx.socket.tcp, for the sidecar's gateway only (lua-resty-http
+-- is not in Debian). It takes exactly what the gateway sends: a status line, at most 64 header
+-- lines, and a body framed by Content-Length (none for 204 and 304). Anything else, chunked
+-- encoding included, is an error rather than a guess. Connect, send and read each have a timeout;
+-- connections go back to a keepalive pool unless the server closes them.
+--
+-- Runs wherever cosockets do (timers, content handlers), never in balancer_by_lua.
+
+local ngx = ngx
+local tonumber = tonumber
+local tostring = tostring
+local lower = string.lower
+local sub = string.sub
+local find = string.find
+
+local _M = { _VERSION = "0.1.0" }
+
+local MAX_HEADER_LINES = 64
+local USER_AGENT = "lua-resty-dockhealth/" .. _M._VERSION
+
+local function snippet(s)
+    s = tostring(s)
+    if #s > 80 then
+        s = sub(s, 1, 80) .. "..."
+    end
+    return (s:gsub("[%c]", "?"))
+end
+
+local function fail(sock, err, retry)
+    sock:close()
+    return nil, err, retry
+end
+
+-- One exchange. The third result is true when the request may be repeated on a fresh
+-- connection: a pooled connection that the server had already closed.
+local function attempt(opts)
+    local sock, err = (opts.tcp or ngx.socket.tcp)()
+    if not sock then
+        return nil, "cannot create a socket: " .. tostring(err)
+    end
+    sock:settimeouts(opts.connect_timeout, opts.send_timeout, opts.read_timeout)
+    local ok
+    if opts.pool then
+        ok, err = sock:connect(opts.host, opts.port, { pool = opts.pool })
+    else
+        ok, err = sock:connect(opts.host, opts.port)
+    end
+    if not ok then
+        return nil, "connect failed: " .. tostring(err)
+    end
+    local reused = (sock:getreusedtimes() or 0) > 0
+
+    local bytes
+    bytes, err = sock:send("GET " .. opts.path .. " HTTP/1.1\r\n"
+        .. "Host: " .. opts.host_header .. "\r\n"
+        .. "User-Agent: " .. USER_AGENT .. "\r\n"
+        .. "Accept: application/json\r\n\r\n")
+    if not bytes then
+        return fail(sock, "send failed: " .. tostring(err), reused)
+    end
+
+    local line
+    line, err = sock:receive("*l")
+    if not line then
+        return fail(sock, "reading the status line failed: " .. tostring(err), reused and err == "closed")
+    end
+    local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
+    if not status or major ~= "1" then
+        return fail(sock, "bad status line: " .. snippet(line))
+    end
+    status = tonumber(status)
+    if status < 200 then
+        return fail(sock, "unexpected interim response " .. status)
+    end
+
+    local headers = {}
+    for i = 1, MAX_HEADER_LINES + 1 do
+        if i > MAX_HEADER_LINES then
+            return fail(sock, "more than " .. MAX_HEADER_LINES .. " header lines")
+        end
+        line, err = sock:receive("*l")
+        if not line then
+            return fail(sock, "reading the headers failed: " .. tostring(err))
+        end
+        if line == "" then
+            break
+        end
+        local name, value = line:match("^([%w!#$%%&'*+%-%.^_`|~]+):[ \t]*(.-)[ \t]*$")
+        if not name then
+            return fail(sock, "bad header line: " .. snippet(line))
+        end
+        name = lower(name)
+        local seen = headers[name]
+        if seen and name == "content-length" and seen ~= value then
+            return fail(sock, "conflicting Content-Length headers")
+        end
+        headers[name] = seen and name ~= "content-length" and (seen .. ", " .. value) or value
+    end
+
+    if headers["transfer-encoding"] then
+        return fail(sock, "Transfer-Encoding " .. snippet(headers["transfer-encoding"])
+            .. " is not supported (expected: a body framed by Content-Length)")
+    end
+    local body = ""
+    if status ~= 204 and status ~= 304 then
+        local length = headers["content-length"]
+        if not length or not find(length, "^%d+$") or #length > 12 then
+            return fail(sock, "status " .. status .. " without a valid Content-Length")
+        end
+        length = tonumber(length)
+        if length > opts.max_body then
+            return fail(sock, "a body of " .. length .. " bytes, over max_body (" .. opts.max_body .. ")")
+        end
+        if length > 0 then
+            body, err = sock:receive(length)
+            if not body then
+                return fail(sock, "reading the body failed: " .. tostring(err))
+            end
+        end
+    end
+
+    local connection = lower(headers.connection or "")
+    if find(connection, "close", 1, true) or (minor == "0" and not find(connection, "keep-alive", 1, true)) then
+        sock:close()
+    else
+        ok = sock:setkeepalive(opts.keepalive_timeout, opts.keepalive_size)
+        if not ok then
+            sock:close()
+        end
+    end
+    return { status = status, headers = headers, body = body }
+end
+
+--- GET opts.path from opts.host:opts.port. opts: host, port, host_header, path,
+-- connect_timeout, send_timeout, read_timeout (ms), max_body (bytes), keepalive_timeout (ms),
+-- keepalive_size, pool (a pool name, optional), tcp (a socket factory, for tests; default
+-- ngx.socket.tcp). Returns { status, headers (lower-case names), body }, or nil and an error.
+function _M.get(opts)
+    local res, err, retry = attempt(opts)
+    if not res and retry then
+        res, err = attempt(opts)
+    end
+    return res, err
+end
+
+return _M
