@@ -1,0 +1,164 @@
+local http = require "resty.dockhealth.http"
+
+-- A hand-written fake of ngx.socket.tcp: it records what the client does and answers from a
+-- script, one response text per connection.
+local function fake_tcp(scripts)
+    local log = { sockets = {} }
+    local factory = function()
+        local script = table.remove(scripts, 1)
+        local sock = { sent = {}, closed = false, kept = false }
+        log.sockets[#log.sockets + 1] = sock
+        local data = script.response or ""
+        function sock.settimeouts(_, c, s, r)
+            sock.timeouts = { c, s, r }
+        end
+        function sock.connect(_, host, port, opts)
+            sock.target = host .. ":" .. port
+            sock.pool = opts and opts.pool
+            if script.connect_error then
+                return nil, script.connect_error
+            end
+            return 1
+        end
+        function sock.getreusedtimes()
+            return script.reused or 0
+        end
+        function sock.send(_, s)
+            sock.sent[#sock.sent + 1] = s
+            return #s
+        end
+        function sock.receive(_, pattern)
+            if pattern == "*l" then
+                local nl = data:find("\n", 1, true)
+                if not nl then
+                    return nil, script.error or "closed"
+                end
+                local line = data:sub(1, nl - 1):gsub("\r$", "")
+                data = data:sub(nl + 1)
+                return line
+            end
+            if #data < pattern then
+                return nil, script.error or "closed"
+            end
+            local chunk = data:sub(1, pattern)
+            data = data:sub(pattern + 1)
+            return chunk
+        end
+        function sock.close()
+            sock.closed = true
+            return 1
+        end
+        function sock.setkeepalive(_, timeout, size)
+            sock.kept = { timeout, size }
+            return 1
+        end
+        return sock
+    end
+    return factory, log
+end
+
+local function get(scripts, overrides)
+    local tcp, log = fake_tcp(scripts)
+    local opts = {
+        host = "127.0.0.1", port = 4246, host_header = "127.0.0.1:4246", path = "/v1/health",
+        connect_timeout = 1000, send_timeout = 1000, read_timeout = 31000, max_body = 100,
+        keepalive_timeout = 60000, keepalive_size = 2, pool = "p", tcp = tcp,
+    }
+    for k, v in pairs(overrides or {}) do
+        opts[k] = v
+    end
+    local res, err = http.get(opts)
+    return res, err, log
+end
+
+describe("resty.dockhealth.http", function()
+    it("sends a plain GET and reads a body framed by Content-Length", function()
+        local res, err, log = get({ { response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            .. "Content-Length: 11\r\n\r\n{\"a\":\"b\"}\n\nrest" } })
+        assert.is_nil(err)
+        assert.are.equal(200, res.status)
+        assert.are.equal("application/json", res.headers["content-type"])
+        assert.are.equal("{\"a\":\"b\"}\n\n", res.body)
+        local sock = log.sockets[1]
+        assert.are.equal("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1:4246\r\n"
+            .. "User-Agent: lua-resty-dockhealth/0.1.0\r\nAccept: application/json\r\n\r\n", sock.sent[1])
+        assert.are.same({ 1000, 1000, 31000 }, sock.timeouts)
+        assert.are.equal("127.0.0.1:4246", sock.target)
+        assert.are.equal("p", sock.pool)
+        assert.are.same({ 60000, 2 }, sock.kept)
+        assert.is_false(sock.closed)
+    end)
+
+    it("reads no body for 304 and 204", function()
+        local res = get({ { response = "HTTP/1.1 304 Not Modified\r\nCache-Control: no-store\r\n\r\n" } })
+        assert.are.equal(304, res.status)
+        assert.are.equal("", res.body)
+    end)
+
+    it("closes the connection when the server says so, or for HTTP/1.0", function()
+        local _, _, log = get({ { response = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n" } })
+        assert.is_true(log.sockets[1].closed)
+        assert.is_false(log.sockets[1].kept)
+        _, _, log = get({ { response = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n" } })
+        assert.is_true(log.sockets[1].closed)
+        _, _, log = get({ { response = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n" } })
+        assert.is_false(log.sockets[1].closed)
+    end)
+
+    local refusals = {
+        { "a chunked body", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            "Transfer-Encoding chunked is not supported (expected: a body framed by Content-Length)" },
+        { "no Content-Length", "HTTP/1.1 200 OK\r\n\r\nbody", "status 200 without a valid Content-Length" },
+        { "a bad Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            "status 200 without a valid Content-Length" },
+        { "conflicting Content-Lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            "conflicting Content-Length headers" },
+        { "a body over max_body", "HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n",
+            "a body of 101 bytes, over max_body (100)" },
+        { "a short body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "reading the body failed: closed" },
+        { "a bad status line", "HTTP/2 200\r\n\r\n", "bad status line: HTTP/2 200" },
+        { "an interim response", "HTTP/1.1 100 Continue\r\n\r\n", "unexpected interim response 100" },
+        { "a bad header line", "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "bad header line: no colon here" },
+        { "headers cut short", "HTTP/1.1 200 OK\r\nA: b\r\n", "reading the headers failed: closed" },
+        { "too many header lines", "HTTP/1.1 200 OK\r\n" .. string.rep("X: y\r\n", 65) .. "\r\n",
+            "more than 64 header lines" },
+    }
+    for _, case in ipairs(refusals) do
+        it("refuses " .. case[1] .. " and closes the connection", function()
+            local res, err, log = get({ { response = case[2] } })
+            assert.is_nil(res)
+            assert.are.equal(case[3], err)
+            assert.is_true(log.sockets[1].closed)
+        end)
+    end
+
+    it("says which step failed", function()
+        local res, err = get({ { connect_error = "connection refused" } })
+        assert.is_nil(res)
+        assert.are.equal("connect failed: connection refused", err)
+        res, err = get({ { response = "HTTP/1.1 200", error = "timeout" } })
+        assert.is_nil(res)
+        assert.are.equal("reading the status line failed: timeout", err)
+    end)
+
+    it("repeats the request once on a fresh connection when a pooled one was closed", function()
+        local res, err, log = get({
+            { reused = 3, response = "" },
+            { response = "HTTP/1.1 304 Not Modified\r\n\r\n" },
+        })
+        assert.is_nil(err)
+        assert.are.equal(304, res.status)
+        assert.are.equal(2, #log.sockets)
+        assert.is_true(log.sockets[1].closed)
+    end)
+
+    it("does not repeat on a fresh connection, nor after a timeout", function()
+        local res, _, log = get({ { response = "" }, { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } })
+        assert.is_nil(res)
+        assert.are.equal(1, #log.sockets)
+        res, _, log = get({ { reused = 1, response = "", error = "timeout" },
+            { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } })
+        assert.is_nil(res)
+        assert.are.equal(1, #log.sockets)
+    end)
+end)
