@@ -1,0 +1,239 @@
+package io.dockhealth.lua;
+
+import static io.dockhealth.lua.testing.Traffic.longestRun;
+import static io.dockhealth.lua.testing.Traffic.who;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dockhealth.lua.testing.Backend;
+import io.dockhealth.lua.testing.Http;
+import io.dockhealth.lua.testing.Http.Answer;
+import io.dockhealth.lua.testing.Nginx;
+import io.dockhealth.lua.testing.Ports;
+import io.dockhealth.lua.testing.Sidecar;
+import io.dockhealth.lua.testing.Traffic;
+import io.dockhealth.server.testing.DockerEngine;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The local topology: nginx on the Docker host, its peers the containers of a service as the local
+ * sidecar reports them, each at the address its {@code dockhealth.port} label names. The
+ * containers are real busybox httpd servers on the host network, answering with their own name;
+ * "dead" ones run nothing on their port, so connections to them are refused.
+ *
+ * <p>Instances: {@code local} (fail_closed, behind {@code /o/<app>/}) and {@code fallback}
+ * (fail_open with a fallback upstream for unknown names, behind {@code /f/<app>/}).
+ */
+class LocalTopologyIT {
+  private static final Duration AWAIT = Duration.ofSeconds(30);
+
+  private static DockerEngine engine;
+  private static Sidecar sidecar;
+  private static Backend fallback;
+  private static Nginx nginx;
+
+  @BeforeAll
+  static void start() {
+    engine = DockerEngine.start("lua-local");
+    sidecar = Sidecar.start(engine);
+    fallback = Backend.start("fallback");
+    nginx = Nginx.start("local", 2, """
+        lua_shared_dict dockhealth 10m;
+        init_by_lua_block {
+            local dockhealth = require "resty.dockhealth"
+            dockhealth.configure({ name = "local", shared_dict = "dockhealth", topology = "local",
+                sidecar = "%1$s", policy = "fail_closed" })
+            dockhealth.configure({ name = "fallback", shared_dict = "dockhealth", topology = "local",
+                sidecar = "%1$s", fallback = "%2$s" })
+        }
+        init_worker_by_lua_block { require("resty.dockhealth").init_worker() }
+        upstream local_apps {
+            server 0.0.0.1;
+            balancer_by_lua_block { require("resty.dockhealth").balance("local") }
+        }
+        upstream fallback_apps {
+            server 0.0.0.1;
+            balancer_by_lua_block { require("resty.dockhealth").balance("fallback") }
+        }
+        server {
+            listen 127.0.0.1:${port};
+            add_header X-Upstream $upstream_addr always;
+            # nginx sets no limit of its own: set_more_tries alone bounds the retries. A 404 is
+            # retried too, as a failure that comes later than a refused connection.
+            proxy_next_upstream_tries 0;
+            proxy_next_upstream error timeout http_404;
+            location ~ ^/o/(?<app>[^/]+)/ {
+                access_by_lua_block { require("resty.dockhealth").access("local", ngx.var.app) }
+                rewrite ^/o/[^/]+(/.*)$ $1 break;
+                proxy_pass http://local_apps;
+            }
+            location ~ ^/f/(?<app>[^/]+)/ {
+                access_by_lua_block { require("resty.dockhealth").access("fallback", ngx.var.app) }
+                rewrite ^/f/[^/]+(/.*)$ $1 break;
+                proxy_pass http://fallback_apps;
+            }
+            location = /dockhealth {
+                content_by_lua_block { require("resty.dockhealth").status() }
+            }
+        }
+        """.formatted(sidecar.address(), fallback.address()));
+  }
+
+  @AfterAll
+  static void stop() {
+    Closer.closeAll(nginx, sidecar, fallback, engine);
+  }
+
+  /** What a test container serves on its port. */
+  private enum Serves {
+    /** Nothing: connections are refused. */
+    NONE,
+    /** busybox httpd with nothing to serve: 404 for every path. */
+    NOT_FOUND,
+    /** busybox httpd answering the container's name. */
+    NAME
+  }
+
+  /**
+   * A running container of compose service {@code shop/service} whose {@code dockhealth.port} label
+   * names a free port, SERVING while it runs (no HEALTHCHECK). Returns its address.
+   */
+  private static String container(String name, String service, Serves serves) {
+    return container(name, service, serves, false);
+  }
+
+  /**
+   * Like {@link #container(String, String, Serves)}; with {@code healthcheck} it is NOT_SERVING
+   * until {@link #healthy}.
+   */
+  private static String container(String name, String service, Serves serves, boolean healthcheck) {
+    int port = Ports.free();
+    List<String> args = new ArrayList<>(List.of("run", "-d", "--name", name, "--network", "host",
+        "--label", "com.docker.compose.project=shop", "--label", "com.docker.compose.service=" + service,
+        "--label", "dockhealth.port=" + port));
+    if (healthcheck) {
+      args.addAll(List.of("--health-cmd", "test -f /tmp/ok", "--health-interval", "1s", "--health-retries", "1"));
+    }
+    args.add(DockerEngine.IMAGE);
+    String httpd = "exec httpd -f -p 127.0.0.1:" + port + " -h /tmp/www";
+    args.addAll(switch (serves) {
+      case NONE -> List.of("sleep", "600");
+      case NOT_FOUND -> List.of("sh", "-c", "mkdir -p /tmp/www && " + httpd);
+      case NAME -> List.of("sh", "-c", "mkdir -p /tmp/www && echo " + name + " > /tmp/www/index.html && " + httpd);
+    });
+    engine.docker(args.toArray(String[]::new));
+    return "127.0.0.1:" + port;
+  }
+
+  private static void healthy(String name) {
+    engine.docker("exec", name, "sh", "-c", ">/tmp/ok");
+  }
+
+  private static void unhealthy(String name) {
+    engine.docker("exec", name, "rm", "-f", "/tmp/ok");
+  }
+
+  private static int port() {
+    return nginx.port();
+  }
+
+  @Test
+  void composeService_oneContainerUnhealthy_allTrafficToTheOther_sharedAgainWhenItRecovers() {
+    String web1 = container("shop-web-1", "web", Serves.NAME, true);
+    String web2 = container("shop-web-2", "web", Serves.NAME, true);
+    healthy("shop-web-1");
+    healthy("shop-web-2");
+    await().atMost(AWAIT).untilAsserted(() ->
+        assertThat(who(port(), "/o/web/", 10)).contains("shop-web-1", "shop-web-2"));
+    List<String> shared = who(port(), "/o/web/", 40);
+    assertThat(shared).containsOnly("shop-web-1", "shop-web-2");
+    assertThat(longestRun(shared)).as("%s", shared).isLessThanOrEqualTo(2);
+
+    unhealthy("shop-web-1");
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(who(port(), "/o/web/", 20)).containsOnly("shop-web-2"));
+    assertThat(who(port(), "/o/web/", 50)).as("shop-web-1 is unhealthy").containsOnly("shop-web-2");
+
+    healthy("shop-web-1");
+    await().atMost(AWAIT).untilAsserted(() ->
+        assertThat(who(port(), "/o/web/", 10)).contains("shop-web-1", "shop-web-2"));
+    shared = who(port(), "/o/web/", 40);
+    assertThat(longestRun(shared)).as("%s", shared).isLessThanOrEqualTo(2);
+    assertThat(shared.stream().filter("shop-web-1"::equals).count()).as("%s", shared).isBetween(18L, 22L);
+
+    // Every worker shows what it sees.
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Http.get(port(), "/dockhealth").body())
+        .contains("\"0\":{\"view\":{", "\"1\":{\"view\":{")
+        .contains("\"web\":{\"eligible\":[\"" + web1 + " shop-web-1\",\"" + web2 + " shop-web-2\"]"));
+  }
+
+  @Test
+  void refusedBackend_retryLandsOnAnotherEligiblePeer_neverTheSameOne() throws Exception {
+    // All four SERVING (no HEALTHCHECK): two refuse connections, one answers 404 (retried too,
+    // see proxy_next_upstream in the conf, and slow enough to fail while other requests move the
+    // worker's round-robin on), one answers.
+    String refusing1 = container("flaky-refusing-1", "flaky", Serves.NONE);
+    String refusing2 = container("flaky-refusing-2", "flaky", Serves.NONE);
+    String notFound = container("flaky-404", "flaky", Serves.NOT_FOUND);
+    String alive = container("flaky-ok", "flaky", Serves.NAME);
+    // Once the sidecar reports all four, some requests try another one first.
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/flaky/", 8))
+        .anyMatch(a -> a.upstreams().size() > 1));
+
+    // Concurrent requests, so that a retry happens after other requests took their turns.
+    List<Answer> answers = new ArrayList<>();
+    ExecutorService clients = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<List<Answer>>> sent = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        sent.add(clients.submit(() -> Traffic.send(port(), "/o/flaky/", 10)));
+      }
+      for (Future<List<Answer>> f : sent) {
+        answers.addAll(f.get(60, TimeUnit.SECONDS));
+      }
+    } finally {
+      clients.shutdownNow();
+    }
+    Set<String> tried = new HashSet<>();
+    for (Answer a : answers) {
+      assertThat(a.who()).as("%s", a).isEqualTo("flaky-ok");
+      assertThat(a.upstreams()).as("peers tried by one request").doesNotHaveDuplicates().endsWith(alive)
+          .hasSizeLessThanOrEqualTo(4);
+      tried.addAll(a.upstreams());
+    }
+    assertThat(tried).containsExactlyInAnyOrder(refusing1, refusing2, notFound, alive);
+    assertThat(answers).hasSize(80).anyMatch(a -> a.upstreams().size() >= 3);
+
+    // Every eligible peer refuses: each is tried once, then nginx gives up.
+    String gone1 = container("dead-1", "dead", Serves.NONE);
+    String gone2 = container("dead-2", "dead", Serves.NONE);
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Http.get(port(), "/o/dead/").status()).isEqualTo(502));
+    for (Answer a : Traffic.send(port(), "/o/dead/", 10)) {
+      assertThat(a.status()).isEqualTo(502);
+      assertThat(a.upstreams()).containsExactlyInAnyOrder(gone1, gone2);
+    }
+  }
+
+  @Test
+  void unknownService_503_orTheFallbackUpstream() {
+    Answer unknown = Http.get(port(), "/o/nope/");
+    assertThat(unknown.status()).isEqualTo(503);
+    assertThat(unknown.body()).isEqualTo("dockhealth: unknown service \"nope\"\n");
+    assertThat(unknown.retryAfter()).isNull();
+
+    assertThat(who(port(), "/f/nope/", 5)).containsOnly("fallback");
+    // A known service never goes to the fallback.
+    container("known-1", "known", Serves.NAME);
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(who(port(), "/f/known/", 5)).containsOnly("known-1"));
+  }
+}
