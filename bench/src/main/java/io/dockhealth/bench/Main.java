@@ -75,6 +75,7 @@ public final class Main {
         continue;
       }
       System.err.printf(Locale.ROOT, "bench: figure %s ...%n", figure.getKey());
+      String waited = awaitQuietMachine(markers, bench.time(QUIET_WAIT, Duration.ZERO));
       long f0 = System.nanoTime();
       ForeignLoad load = new ForeignLoad(markers);
       load.start();
@@ -83,16 +84,18 @@ public final class Main {
         section = figure.getValue().apply(bench);
       } catch (RuntimeException | Error e) {
         e.printStackTrace();
-        section = new Section("Figure " + figure.getKey());
+        section = new Section(figure.getKey() + ". (not measured)");
         section.row(Row.failed(figure.getKey() + ".", e.toString()));
         section.line("Could not be measured: `%s`. Logs: `%s`.", e.toString().replace('`', '\''), bench.logs());
       }
       String foreign = load.stop();
       section.line("");
-      section.line("Took %.0f s. CPU used by other processes on the machine meanwhile: %s%s.",
-          (System.nanoTime() - f0) / 1e9, foreign,
+      section.line("Took %.0f s%s. CPU used by other processes on the machine meanwhile: %s%s.",
+          (System.nanoTime() - f0) / 1e9, waited, foreign,
           ForeignLoad.busy(foreign) ? " — **the machine was shared during this figure**, read it with that in mind" : "");
       sections.add(section);
+      // The table and the sections read in figure order, whatever order they ran in.
+      sections.sort(java.util.Comparator.comparing(x -> x.title));
       System.err.printf(Locale.ROOT, "bench: figure %s done in %.0f s%n", figure.getKey(), (System.nanoTime() - f0) / 1e9);
       write(out, bench, machine, sections, args, started, Duration.ofNanos(System.nanoTime() - t0), only, figures);
     }
@@ -148,6 +151,34 @@ public final class Main {
     }
     Files.createDirectories(out.getParent());
     Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
+  }
+
+  /** The longest a figure waits for other processes to calm down before it starts. */
+  private static final Duration QUIET_WAIT = Duration.ofSeconds(20);
+
+  /**
+   * Waits (in 2 s looks, at most {@code max}) until other processes use under 0.25 cores, so a
+   * figure does not start in the middle of someone else's build; says what it waited for.
+   */
+  private static String awaitQuietMachine(List<String> markers, Duration max) {
+    long deadline = System.nanoTime() + max.toNanos();
+    long start = System.nanoTime();
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      ForeignLoad look = new ForeignLoad(markers);
+      look.start();
+      Proc.sleep(Duration.ofSeconds(2));
+      last = look.stop();
+      if (!ForeignLoad.busy(last) || Double.parseDouble(last.substring(0, last.indexOf(' '))) < 0.25) {
+        return (System.nanoTime() - start) > 2_500_000_000L
+            ? String.format(Locale.ROOT, " (after waiting %.0f s for other processes to calm down)",
+                (System.nanoTime() - start) / 1e9)
+            : "";
+      }
+    }
+    return max.isZero() ? "" : String.format(Locale.ROOT,
+        " (it started anyway after waiting %.0f s for a quieter machine; other processes then used %s)",
+        (System.nanoTime() - start) / 1e9, last);
   }
 
   static String minutes(Duration d) {

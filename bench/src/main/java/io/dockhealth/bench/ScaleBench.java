@@ -41,11 +41,15 @@ final class ScaleBench {
 
   private ScaleBench() {}
 
-  private record Start(double seconds, double rssIdleMiB, double rssStreamsMiB) {}
+  /**
+   * @param listening seconds until the gRPC port accepted connections (JVM start and our init)
+   * @param resync the sidecar's own log line on its first full read of Docker, if any
+   */
+  private record Start(double seconds, double listening, String resync, double rssIdleMiB, double rssStreamsMiB) {}
 
   static Section run(Bench bench) {
-    Section section = new Section("6. Scale: start-up and memory with 200 containers");
     int containers = bench.count(200, 30);
+    Section section = new Section("6. Scale: start-up and memory with " + containers + " containers");
     int streams = bench.count(10_000, 2_000);
     int rounds = bench.count(3, 1);
     DockerEngine engine = BenchEngine.get();
@@ -64,11 +68,14 @@ final class ScaleBench {
         + " JVM gRPC health server). Start-up = from just before the process is spawned until \"\" is SERVING"
         + " (ours: connected to Docker, listed and inspected everything) and a Check of every one of the %d"
         + " names finds it; RSS (VmRSS) 3 s after that, and again with %,d Watch streams open (spread over the"
-        + " names, 10 connections). %d rounds.", containers, DockerEngine.IMAGE, createSeconds, containers,
+        + " names, 10 connections). %d rounds. The sidecar's log says how long its first full read of Docker"
+        + " (list, then inspect each container) took; the rest of its start-up is the JVM and our own"
+        + " start until the port listens, then connecting to Docker.", containers, DockerEngine.IMAGE, createSeconds, containers,
         containers, streams, rounds);
     section.line("");
-    section.line("| round | server | start-up s | RSS idle MiB | RSS with %,d streams MiB |", streams);
-    section.line("|---|---|---|---|---|");
+    section.line("| round | server | start-up s | of which until listening s | the sidecar's log | RSS idle MiB |"
+        + " RSS with %,d streams MiB |", streams);
+    section.line("|---|---|---|---|---|---|---|");
     Map<String, List<Start>> results = new LinkedHashMap<>();
     results.put("ours", new ArrayList<>());
     results.put("baseline", new ArrayList<>());
@@ -79,8 +86,9 @@ final class ScaleBench {
             ? startOurs(bench, engine, names, streams, "fig6-ours-r" + round, List.of(), null)
             : startBaseline(bench, names, streams, "fig6-baseline-r" + round);
         results.get(who).add(start);
-        section.line("| %d | %s | %.2f | %.0f | %.0f |", round, who, start.seconds(), start.rssIdleMiB(),
-            start.rssStreamsMiB());
+        section.line("| %d | %s | %.2f | %s | %s | %.0f | %.0f |", round, who, start.seconds(),
+            Double.isNaN(start.listening()) ? "–" : String.format(Locale.ROOT, "%.2f", start.listening()),
+            start.resync().isEmpty() ? "–" : "`" + start.resync() + "`", start.rssIdleMiB(), start.rssStreamsMiB());
       }
     }
     section.line("");
@@ -155,10 +163,12 @@ final class ScaleBench {
       if (!sidecar.awaitListening(Duration.ofSeconds(60))) {
         throw new IllegalStateException("the sidecar did not listen within 60 s; see " + bench.logs());
       }
+      double listening = (System.nanoTime() - sidecar.startedNanos) / 1e9;
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.grpcPort).usePlaintext().build();
       try {
         long synced = awaitInSync(channel, names);
         double seconds = (synced - sidecar.startedNanos) / 1e9;
+        String resync = resyncLine(bench.logs().resolve(log + ".log"));
         Proc.sleep(Duration.ofSeconds(3));
         double idle = Proc.rssBytes(sidecar.pid()) / 1048576.0;
         if (nmtOut != null) {
@@ -168,10 +178,22 @@ final class ScaleBench {
               + String.format(Locale.ROOT, "%.0f MiB", idle) + ")\n\n" + nmt);
         }
         double withStreams = streams > 0 ? rssWithStreams(sidecar.grpcPort, sidecar.pid(), names, streams) : 0;
-        return new Start(seconds, idle, withStreams);
+        return new Start(seconds, listening, resync, idle, withStreams);
       } finally {
         channel.shutdownNow();
       }
+    }
+  }
+
+  /** The sidecar's "resynced N containers in T ms" log line, without its timestamp. */
+  private static String resyncLine(Path log) {
+    try {
+      return Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+          .filter(l -> l.contains("resynced"))
+          .map(l -> l.replaceAll("^\\S+\\s+\\S+\\s+", ""))
+          .findFirst().orElse("");
+    } catch (IOException e) {
+      return "";
     }
   }
 
@@ -186,7 +208,7 @@ final class ScaleBench {
         Proc.sleep(Duration.ofSeconds(3));
         double idle = server.rssBytes() / 1048576.0;
         double withStreams = rssWithStreams(server.port("grpc"), server.pid(), names, streams);
-        return new Start(seconds, idle, withStreams);
+        return new Start(seconds, Double.NaN, "", idle, withStreams);
       } finally {
         channel.shutdownNow();
       }
