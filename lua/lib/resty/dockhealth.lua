@@ -198,8 +198,10 @@ function _M.configure(opts)
     -- The longest one round of the poller can take: connect, send and read twice (the local
     -- topology asks for the containers after a change), the long-poll's read waiting too.
     inst.round_max = 2 * (3 * inst.timeout) + inst.wait
-    -- The poll lock outlives a round and the backoff after it; a worker that dies loses it then.
-    inst.lock_ttl = inst.round_max + inst.backoff_max + 5
+    -- The holder renews its poll locks from the refresh timer, a fifth of their TTL apart, also
+    -- while a long-poll waits: a worker that dies loses them within lock_ttl seconds.
+    inst.lock_ttl = inst.refresh * 3 > 5 and inst.refresh * 3 or 5
+    inst.lock_renew = inst.lock_ttl / 5
     inst.lock_retry = 1
 
     local by_addr = {}

@@ -8,8 +8,10 @@
 -- instance's generation counter is bumped, so workers rebuild their views only on change.
 --
 -- A failing sidecar is retried with exponential backoff; its last snapshot stays in the dict,
--- and fail_since tells the views when to stop trusting it (stale_after). A worker that exits
--- (reload, shutdown) lets go of its locks; one that dies loses them when their TTL runs out.
+-- and fail_since tells the views when to stop trusting it (stale_after). The holder renews its
+-- locks from the refresh timer (renew), so a long-poll may outlast the lock's short TTL; a
+-- worker that dies loses its locks within that TTL, one that exits (reload, shutdown) lets go of
+-- them, or stops renewing them, at once.
 
 local http = require "resty.dockhealth.http"
 local snapshot = require "resty.dockhealth.snapshot"
@@ -140,16 +142,17 @@ local function round(inst, sc, st)
             return inst.lock_retry
         end
         st.holding = true
+        st.renewed_at = ngx_now()
         st.resync = true
         ngx_log(INFO, "dockhealth ", inst.name, ": this worker now polls sidecar ", sc.addr)
     elseif dict:get(keys.lock) ~= st.token then
-        -- The lock ran out under us (a round took longer than its TTL): another worker has it.
+        -- The lock ran out (this worker was too busy to renew it): another worker has it.
         st.holding = false
         ngx_log(WARN, "dockhealth ", inst.name, ": lost the poll lock of sidecar ", sc.addr,
             " to another worker")
         return inst.lock_retry
-    else
-        shm.set(dict, keys.lock, st.token, inst.lock_ttl)
+    elseif shm.set(dict, keys.lock, st.token, inst.lock_ttl) then
+        st.renewed_at = ngx_now()
     end
 
     local since = not st.resync and dict:get(keys.version) or nil
@@ -224,7 +227,7 @@ end
 arm = function(inst, sc, st, delay)
     local ok, err = timer_at(delay, poll, inst, sc, st)
     if not ok then
-        -- Let another worker poll meanwhile; revive() tries again on the next refresh.
+        -- Let another worker poll meanwhile; tick() tries again on the next refresh.
         release(inst, sc, st)
         if not worker_exiting() then
             ngx_log(ERR, "dockhealth ", inst.name, ": cannot schedule the next poll of sidecar ", sc.addr,
@@ -247,19 +250,32 @@ function _M.start(inst)
             failures = 0,
             armed = false,
             running = false,
+            renewed_at = 0,
         }
         inst.pollers[sc.addr] = st
         arm(inst, sc, st, 0)
     end
 end
 
---- Re-arms any poller of inst whose timer could not be scheduled (from the refresh timer).
-function _M.revive(inst)
+--- From the refresh timer: renews the poll locks this worker holds, and re-arms any poller
+-- whose timer could not be scheduled.
+function _M.tick(inst, now)
     if not inst.pollers or worker_exiting() then
         return
     end
+    local dict = inst.dict
     for _, sc in ipairs(inst.sidecars) do
         local st = inst.pollers[sc.addr]
+        if st.holding and now - st.renewed_at >= inst.lock_renew then
+            if dict:get(sc.keys.lock) == st.token then
+                shm.set(dict, sc.keys.lock, st.token, inst.lock_ttl)
+                st.renewed_at = now
+            else
+                st.holding = false
+                ngx_log(WARN, "dockhealth ", inst.name, ": lost the poll lock of sidecar ", sc.addr,
+                    " to another worker")
+            end
+        end
         if not st.armed and not st.running then
             arm(inst, sc, st, 0)
         end

@@ -208,7 +208,7 @@ local function tick(inst)
         or now - inst.published_at >= PUBLISH_MAX_INTERVAL then
         _M.publish(inst, now)
     end
-    sync.revive(inst)
+    sync.tick(inst, now)
 end
 
 --- The refresh timer's handler (ngx.timer.every): never raises, so the timer never dies.

@@ -19,6 +19,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -266,6 +268,40 @@ class HostsTopologyIT {
 
   @Test
   @Order(5)
+  void pollingWorkerKilled_anotherWorkerTakesOver_andRoutingStillFollowsDocker() {
+    runApp(engine1, "zeta-on-1", "zeta");
+    runApp(engine2, "zeta-on-2", "zeta");
+    healthy(engine1, "zeta-on-1");
+    healthy(engine2, "zeta-on-2");
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(who(port(), "/c/zeta/", 10)).contains("host1", "host2"));
+
+    long poller = pollerOf("closed", sidecar1);
+    assertThat(nginx.workerPids()).contains(poller);
+    ProcessHandle.of(poller).orElseThrow().destroyForcibly();
+    long killedAt = System.currentTimeMillis();
+    unhealthy(engine1, "zeta-on-1");
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(who(port(), "/c/zeta/", 10)).containsOnly("host2"));
+    long followedAfter = System.currentTimeMillis() - killedAt;
+    System.out.printf("hosts: with the polling worker killed, routing followed Docker after %d ms%n", followedAfter);
+    // The dead worker's lock runs out within its 5 s TTL; another worker takes it within a second.
+    assertThat(followedAfter).as("ms until routing followed Docker again").isLessThan(9000);
+    long next = pollerOf("closed", sidecar1);
+    assertThat(next).isNotEqualTo(poller);
+    assertThat(nginx.workerPids()).contains(next);
+  }
+
+  /** The pid of the worker polling {@code sidecar} for {@code instance}, from the status handler. */
+  private static long pollerOf(String instance, Sidecar sidecar) {
+    Pattern pid = Pattern.compile("\"" + instance + "\":\\{.*?\"" + Pattern.quote(sidecar.address())
+        + "\":\\{[^}]*\"polled_by_pid\":(\\d+)");
+    return await().atMost(AWAIT).until(() -> {
+      Matcher m = pid.matcher(Http.get(port(), "/dockhealth").body());
+      return m.find() ? Long.valueOf(m.group(1)) : null;
+    }, p -> p != null);
+  }
+
+  @Test
+  @Order(6)
   void sidecarKilled_routingHoldsUntilStaleAfter_thenThePolicy_andRecoversWithoutReload() {
     runApp(engine1, "gamma-on-1", "gamma");
     runApp(engine2, "gamma-on-2", "gamma");
