@@ -22,6 +22,7 @@ import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -98,6 +99,11 @@ class HostsTopologyIT {
         }
         """.formatted(host1.address(), sidecar1.address(), host2.address(), sidecar2.address(),
         STALE_AFTER_SECONDS));
+  }
+
+  @AfterEach
+  void noLuaError() {
+    assertThat(nginx.luaErrors()).as("Lua errors in nginx's error log").isEmpty();
   }
 
   @AfterAll

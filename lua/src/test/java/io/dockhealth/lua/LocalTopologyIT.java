@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -88,6 +89,11 @@ class LocalTopologyIT {
             }
         }
         """.formatted(sidecar.address(), fallback.address()));
+  }
+
+  @AfterEach
+  void noLuaError() {
+    assertThat(nginx.luaErrors()).as("Lua errors in nginx's error log").isEmpty();
   }
 
   @AfterAll

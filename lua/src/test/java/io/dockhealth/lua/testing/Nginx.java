@@ -156,6 +156,17 @@ public final class Nginx implements AutoCloseable {
     return text.toString();
   }
 
+  /**
+   * Lines of the error log where Lua failed: a {@code [lua]} line at level error or worse, or a Lua
+   * runtime error. Failed connections, refused peers and warnings are not among them.
+   */
+  public List<String> luaErrors() {
+    return errorLog().lines()
+        .filter(l -> ((l.contains("[error]") || l.contains("[crit]") || l.contains("[alert]")) && l.contains("[lua]"))
+            || l.contains("runtime error") || l.contains("stack traceback") || l.contains("lua entry thread aborted"))
+        .toList();
+  }
+
   /** The last lines of the error log, for failure messages. */
   public String errorLogTail(int lines) {
     List<String> all = errorLog().lines().toList();
