@@ -120,7 +120,8 @@ describe("resty.dockhealth.snapshot", function()
     describe("parse_address", function()
         it("takes IPv4 and bracketed IPv6 addresses with a port", function()
             assert.are.same({ "10.0.0.1", 80 }, { snapshot.parse_address("10.0.0.1:80") })
-            assert.are.same({ "::1", 8080 }, { snapshot.parse_address("[::1]:8080") })
+            -- Brackets kept: set_current_peer and tcpsock:connect need them.
+            assert.are.same({ "[::1]", 8080 }, { snapshot.parse_address("[::1]:8080") })
         end)
 
         it("refuses names, bad octets, bad ports and anything else", function()

@@ -234,14 +234,15 @@ function _M.decode(data)
 end
 
 --- host, port from "1.2.3.4:80" or "[::1]:80"; nil and an error for anything else. Only IP
--- addresses: balancer_by_lua cannot resolve names.
+-- addresses: balancer_by_lua cannot resolve names. An IPv6 host keeps its brackets, which both
+-- ngx.balancer.set_current_peer and tcpsock:connect need.
 function _M.parse_address(addr)
     if type(addr) ~= "string" then
         return nil, "not a string"
     end
     local host, port
     if sub(addr, 1, 1) == "[" then
-        host, port = addr:match("^%[([%x:%.]+)%]:(%d+)$")
+        host, port = addr:match("^(%[[%x:%.]+%]):(%d+)$")
     else
         host, port = addr:match("^(%d+%.%d+%.%d+%.%d+):(%d+)$")
         if host then
