@@ -10,7 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * The flags every command shares: where to connect and how, named and checked exactly as
@@ -18,67 +19,74 @@ import picocli.CommandLine.Option;
  * the double-dash spelling Go accepts too).
  */
 final class ConnectionFlags {
-  @Option(names = {"-addr", "--addr"}, order = 0, paramLabel = "HOST:PORT", defaultValue = "",
-      description = "(required) where the server listens: host:port (:port is this machine),"
-          + " unix:///path/to/socket, or a gRPC target URI (dns:///host:port)")
-  String addr;
+  private final OptionSpec addr;
+  private final OptionSpec connectTimeout;
+  private final OptionSpec rpcTimeout;
+  private final OptionSpec rpcHeaders;
+  private final OptionSpec userAgent;
+  private final OptionSpec gzip;
+  private final OptionSpec tls;
+  private final OptionSpec tlsNoVerify;
+  private final OptionSpec tlsCaCert;
+  private final OptionSpec tlsClientCert;
+  private final OptionSpec tlsClientKey;
+  private final OptionSpec tlsServerName;
+  private final OptionSpec verbose;
 
-  @Option(names = {"-connect-timeout", "--connect-timeout"}, order = 2, paramLabel = "DURATION", defaultValue = "1s",
-      converter = GoDuration.Converter.class,
-      description = "how long to wait for the connection, e.g. 250ms, 2s, 1m (default: 1s)")
-  Duration connectTimeout;
+  /**
+   * Adds the flags to {@code spec}; {@code afterAddr} adds the command's own first flags (such as
+   * -service) right after -addr, where a reader of the help looks for them.
+   */
+  ConnectionFlags(CommandSpec spec, Runnable afterAddr) {
+    addr = Flags.value(spec, "addr", "HOST:PORT", String.class, "",
+        "(required) where the server listens: host:port (:port is this machine),"
+            + " unix:///path/to/socket, or a gRPC target URI (dns:///host:port)");
+    afterAddr.run();
+    connectTimeout = Flags.value(spec, "connect-timeout", "DURATION", Duration.class, "1s", new GoDuration.Converter(),
+        "how long to wait for the connection, e.g. 250ms, 2s, 1m (default: 1s)");
+    rpcTimeout = Flags.value(spec, "rpc-timeout", "DURATION", Duration.class, "1s", new GoDuration.Converter(),
+        "how long to wait for the answer once connected (default: 1s)");
+    rpcHeaders = Flags.add(spec, OptionSpec.builder("-rpc-header", "--rpc-header").paramLabel("'NAME: VALUE'")
+        .type(List.class).auxiliaryTypes(RpcHeader.class).converters(new RpcHeader.Converter())
+        .initialValue(new ArrayList<RpcHeader>())
+        .description("an extra header for the RPC, 'name: value'; repeat the flag for more"));
+    userAgent = Flags.value(spec, "user-agent", "TEXT", String.class, "dockhealth-probe",
+        "the user-agent header of the RPC (default: dockhealth-probe)");
+    gzip = Flags.bool(spec, "gzip", "compress the request with gzip; gzip answers are always accepted (default: false)");
+    tls = Flags.bool(spec, "tls", "speak TLS (default: false, plaintext: INSECURE)");
+    tlsNoVerify = Flags.bool(spec, "tls-no-verify",
+        "(with -tls) accept any server certificate, unverified: INSECURE (default: false)");
+    tlsCaCert = Flags.value(spec, "tls-ca-cert", "FILE", String.class, "",
+        "(with -tls, optional) PEM file of the certificates that may sign the server's, instead of the system's");
+    tlsClientCert = Flags.value(spec, "tls-client-cert", "FILE", String.class, "",
+        "(with -tls, optional) PEM certificate to authenticate this client with (needs -tls-client-key)");
+    tlsClientKey = Flags.value(spec, "tls-client-key", "FILE", String.class, "",
+        "(with -tls) PEM PKCS#8 private key of -tls-client-cert (needs -tls-client-cert)");
+    tlsServerName = Flags.value(spec, "tls-server-name", "NAME", String.class, "",
+        "(with -tls) the name to verify the server's certificate against, instead of the host in -addr");
+    verbose = Flags.bool(spec, "v", "verbose: print the options, the connection and the timings");
+  }
 
-  @Option(names = {"-rpc-timeout", "--rpc-timeout"}, order = 3, paramLabel = "DURATION", defaultValue = "1s",
-      converter = GoDuration.Converter.class,
-      description = "how long to wait for the answer once connected (default: 1s)")
-  Duration rpcTimeout;
+  Duration rpcTimeout() {
+    return Flags.get(rpcTimeout);
+  }
 
-  @Option(names = {"-rpc-header", "--rpc-header"}, order = 4, paramLabel = "'NAME: VALUE'",
-      converter = RpcHeader.Converter.class,
-      description = "an extra header for the RPC, 'name: value'; repeat the flag for more")
-  List<RpcHeader> rpcHeaders = new ArrayList<>();
-
-  @Option(names = {"-user-agent", "--user-agent"}, order = 5, paramLabel = "TEXT", defaultValue = "dockhealth-probe",
-      description = "the user-agent header of the RPC (default: dockhealth-probe)")
-  String userAgent;
-
-  @Option(names = {"-gzip", "--gzip"}, order = 6, arity = "0..1", paramLabel = "BOOL",
-      description = "compress the request with gzip; gzip answers are always accepted (default: false)")
-  boolean gzip;
-
-  @Option(names = {"-tls", "--tls"}, order = 10, arity = "0..1", paramLabel = "BOOL",
-      description = "speak TLS (default: false, plaintext: INSECURE)")
-  boolean tls;
-
-  @Option(names = {"-tls-no-verify", "--tls-no-verify"}, order = 11, arity = "0..1", paramLabel = "BOOL",
-      description = "(with -tls) accept any server certificate, unverified: INSECURE (default: false)")
-  boolean tlsNoVerify;
-
-  @Option(names = {"-tls-ca-cert", "--tls-ca-cert"}, order = 12, paramLabel = "FILE", defaultValue = "",
-      description = "(with -tls, optional) PEM file of the certificates that may sign the server's,"
-          + " instead of the system's")
-  String tlsCaCert;
-
-  @Option(names = {"-tls-client-cert", "--tls-client-cert"}, order = 13, paramLabel = "FILE", defaultValue = "",
-      description = "(with -tls, optional) PEM certificate to authenticate this client with"
-          + " (needs -tls-client-key)")
-  String tlsClientCert;
-
-  @Option(names = {"-tls-client-key", "--tls-client-key"}, order = 14, paramLabel = "FILE", defaultValue = "",
-      description = "(with -tls) PEM PKCS#8 private key of -tls-client-cert (needs -tls-client-cert)")
-  String tlsClientKey;
-
-  @Option(names = {"-tls-server-name", "--tls-server-name"}, order = 15, paramLabel = "NAME", defaultValue = "",
-      description = "(with -tls) the name to verify the server's certificate against, instead of"
-          + " the host in -addr")
-  String tlsServerName;
-
-  @Option(names = {"-v", "--v"}, order = 20, arity = "0..1", paramLabel = "BOOL",
-      description = "verbose: print the options, the connection and the timings")
-  boolean verbose;
+  boolean verbose() {
+    return Flags.get(verbose);
+  }
 
   /** grpc_health_probe's checks, in its order and words. */
   void validate(PrintWriter err) throws ProbeExit {
+    String addr = Flags.get(this.addr);
+    Duration connectTimeout = Flags.get(this.connectTimeout);
+    Duration rpcTimeout = Flags.get(this.rpcTimeout);
+    boolean tls = Flags.get(this.tls);
+    boolean tlsNoVerify = Flags.get(this.tlsNoVerify);
+    String tlsCaCert = Flags.get(this.tlsCaCert);
+    String tlsClientCert = Flags.get(this.tlsClientCert);
+    String tlsClientKey = Flags.get(this.tlsClientKey);
+    String tlsServerName = Flags.get(this.tlsServerName);
+    List<RpcHeader> rpcHeaders = Flags.get(this.rpcHeaders);
     if (addr.isEmpty()) {
       fail(err, "-addr not specified");
     }
@@ -112,7 +120,7 @@ final class ConnectionFlags {
     if (tlsNoVerify && !tlsServerName.isEmpty()) {
       fail(err, "cannot specify -tls-server-name with -tls-no-verify (server name would not be used)");
     }
-    if (verbose) {
+    if (verbose()) {
       err.println("parsed options:");
       err.println("> addr=" + addr + " conn_timeout=" + GoDuration.format(connectTimeout)
           + " rpc_timeout=" + GoDuration.format(rpcTimeout));
@@ -137,6 +145,15 @@ final class ConnectionFlags {
 
   /** A client for these flags whose connection is ready; exits 1 or 2 the way grpc_health_probe does. */
   Connected connect(PrintWriter err) throws ProbeExit {
+    String addr = Flags.get(this.addr);
+    Duration connectTimeout = Flags.get(this.connectTimeout);
+    boolean tls = Flags.get(this.tls);
+    boolean tlsNoVerify = Flags.get(this.tlsNoVerify);
+    String tlsCaCert = Flags.get(this.tlsCaCert);
+    String tlsClientCert = Flags.get(this.tlsClientCert);
+    String tlsClientKey = Flags.get(this.tlsClientKey);
+    String tlsServerName = Flags.get(this.tlsServerName);
+    List<RpcHeader> rpcHeaders = Flags.get(this.rpcHeaders);
     DockhealthClient.Builder builder;
     try {
       builder = DockhealthClient.newBuilder(addr);
@@ -144,7 +161,7 @@ final class ConnectionFlags {
       err.println("error: failed to connect service at " + GoText.quote(addr) + ": " + e.getMessage());
       throw new ProbeExit(ExitCode.CONNECTION_FAILURE);
     }
-    builder.deadline(rpcTimeout).userAgent(userAgent).gzip(gzip);
+    builder.deadline(rpcTimeout()).userAgent(Flags.<String>get(userAgent)).gzip(Flags.<Boolean>get(gzip));
     try {
       for (RpcHeader header : rpcHeaders) {
         builder.header(header.name(), header.value());
@@ -172,7 +189,7 @@ final class ConnectionFlags {
       }
     }
     DockhealthClient client = builder.build();
-    if (verbose) {
+    if (verbose()) {
       err.println("establishing connection");
     }
     Stopwatch connecting = Stopwatch.createStarted();
@@ -194,7 +211,7 @@ final class ConnectionFlags {
       throw new ProbeExit(ExitCode.CONNECTION_FAILURE);
     }
     Duration took = connecting.elapsed();
-    if (verbose) {
+    if (verbose()) {
       err.println("connection established (took " + GoDuration.format(took) + ")");
     }
     return new Connected(client, took);

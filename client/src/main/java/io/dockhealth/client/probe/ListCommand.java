@@ -17,55 +17,54 @@ import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * {@code dockhealth-probe list}: every service name with its members and their containers'
  * health, from dockhealth.v1 ListServices and ListContainers; from grpc.health.v1.Health/List
  * (names and statuses only) on a server without dockhealth.v1.
  */
-@Command(
-    name = "list",
-    header = "print every name: status, members, container state, health, failing streak, last probe",
-    sortOptions = false,
-    usageHelpWidth = 100,
-    description = {
-      "Prints every service name the server answers for: its status, and for each member container"
-          + " its state, HEALTHCHECK health, failing streak and last probe output (dockhealth.v1"
-          + " ListServices and ListContainers). A server without dockhealth.v1 is asked"
-          + " grpc.health.v1.Health/List instead: names and statuses only.",
-      "",
-      "  $ dockhealth-probe list -addr=localhost:4245",
-      "  NAME    STATUS       MEMBER  STATE    HEALTH     STREAK  LAST PROBE",
-      "  \"\"      SERVING",
-      "  shop    SERVING      shop-1  running  healthy    0       ok",
-      "                       shop-2  exited   unhealthy  3       curl: (7) Failed to connect",
-      "  web-1   NOT_SERVING  web-1   running  starting   0",
-      "",
-      "Exit codes: 0 listed; 1 invalid arguments; 2 no connection within -connect-timeout;"
-          + " 3 the RPC failed.",
-      "",
-      "Flags:",
-    })
 final class ListCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
+  private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+  private final ConnectionFlags connection;
+  private final OptionSpec all;
+  private final OptionSpec output;
 
-  @Mixin ConnectionFlags connection;
+  ListCommand() {
+    spec.name("list");
+    connection = new ConnectionFlags(spec, () -> { });
+    all = Flags.bool(spec, "all", "also list the names that are only a container's full or 12-character ID");
+    output = Flags.add(spec, OptionSpec.builder("-o", "--o", "-output", "--output").paramLabel("text|json")
+        .type(OutputFormat.class).defaultValue("text")
+        .description("text, or json: {version, inSync, services, containers} in proto3 JSON"));
+    Flags.help(spec);
+    spec.usageMessage()
+        .width(100)
+        .sortOptions(false)
+        .header("print every name: status, members, container state, health, failing streak, last probe")
+        .description(
+            "Prints every service name the server answers for: its status, and for each member container"
+                + " its state, HEALTHCHECK health, failing streak and last probe output (dockhealth.v1"
+                + " ListServices and ListContainers). A server without dockhealth.v1 is asked"
+                + " grpc.health.v1.Health/List instead: names and statuses only.",
+            "",
+            "  $ dockhealth-probe list -addr=localhost:4245",
+            "  NAME    STATUS       MEMBER  STATE    HEALTH     STREAK  LAST PROBE",
+            "  \"\"      SERVING",
+            "  shop    SERVING      shop-1  running  healthy    0       ok",
+            "                       shop-2  exited   unhealthy  3       curl: (7) Failed to connect",
+            "  web-1   NOT_SERVING  web-1   running  starting   0",
+            "",
+            "Exit codes: 0 listed; 1 invalid arguments; 2 no connection within -connect-timeout;"
+                + " 3 the RPC failed.",
+            "",
+            "Flags:");
+  }
 
-  @Option(names = {"-all", "--all"}, arity = "0..1", paramLabel = "BOOL", order = 7,
-      description = "also list the names that are only a container's full or 12-character ID")
-  boolean all;
-
-  @Option(names = {"-o", "--o", "-output", "--output"}, paramLabel = "text|json", defaultValue = "text",
-      order = 8, description = "text, or json: {version, inSync, services, containers} in proto3 JSON")
-  OutputFormat output;
-
-  @Option(names = {"-h", "-help", "--help"}, usageHelp = true, order = 31, description = "print this help and exit")
-  boolean help;
+  CommandSpec spec() {
+    return spec;
+  }
 
   @Override
   public Integer call() {
@@ -91,10 +90,10 @@ final class ListCommand implements Callable<Integer> {
         }
         return listHealthOnly(client, out, err);
       }
-      if (output == OutputFormat.JSON) {
+      if (Flags.get(output) == OutputFormat.JSON) {
         out.println(json(services, containers));
       } else {
-        ServiceTable.render(services, containers, all).forEach(out::println);
+        ServiceTable.render(services, containers, Flags.get(all)).forEach(out::println);
         if (!services.getInSync()) {
           err.println("note: the sidecar is not in sync with Docker: statuses may be out of date");
         }
@@ -111,7 +110,7 @@ final class ListCommand implements Callable<Integer> {
     } catch (StatusRuntimeException e) {
       return failed(err, e.getStatus());
     }
-    if (output == OutputFormat.JSON) {
+    if (Flags.get(output) == OutputFormat.JSON) {
       HealthListResponse.Builder response = HealthListResponse.newBuilder();
       statuses.forEach((name, status) ->
           response.putStatuses(name, HealthCheckResponse.newBuilder().setStatus(status).build()));
@@ -128,7 +127,7 @@ final class ListCommand implements Callable<Integer> {
       err.println("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): "
           + (status.getDescription() == null ? "" : status.getDescription()));
     } else if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-      err.println("timeout: list rpc did not complete within " + GoDuration.format(connection.rpcTimeout));
+      err.println("timeout: list rpc did not complete within " + GoDuration.format(connection.rpcTimeout()));
     } else {
       err.println("error: list rpc failed: " + GoText.rpcError(status));
     }

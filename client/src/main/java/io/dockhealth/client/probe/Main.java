@@ -33,11 +33,11 @@ public final class Main {
     if (System.getProperty("io.netty.jfr.enabled") == null) {
       System.setProperty("io.netty.jfr.enabled", "false");
     }
-    CommandLine commandLine = new CommandLine(new CheckCommand());
+    CommandLine commandLine = new CommandLine(new CheckCommand().spec());
     if (needsSubcommands(args)) {
-      // Only now: picocli reflects over every command it is given, and a plain check (the
-      // HEALTHCHECK case) would pay for two commands it never runs.
-      commandLine.addSubcommand(new WatchCommand()).addSubcommand(new ListCommand());
+      // Only now: a plain check (the HEALTHCHECK case) need not build two commands it never runs.
+      commandLine.addSubcommand(new CommandLine(new WatchCommand().spec()))
+          .addSubcommand(new CommandLine(new ListCommand().spec()));
     }
     // Set after the subcommands are added: picocli passes settings down only to those it has.
     commandLine.setOut(out)

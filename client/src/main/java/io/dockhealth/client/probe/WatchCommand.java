@@ -15,58 +15,55 @@ import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * {@code dockhealth-probe watch}: follows one service with grpc.health.v1.Health/Watch and prints
  * each change with a timestamp, through disconnects (the client reconnects with backoff).
  */
-@Command(
-    name = "watch",
-    header = "print a service's status, then each change, with a timestamp",
-    sortOptions = false,
-    usageHelpWidth = 100,
-    description = {
-      "Prints the status of a service, then each change, with a timestamp, until interrupted or"
-          + " -count lines are printed (grpc.health.v1.Health/Watch). When the connection breaks it"
-          + " prints UNKNOWN and reconnects with exponential backoff (gRFC A17); SERVICE_UNKNOWN means"
-          + " the server does not know the name yet.",
-      "",
-      "  $ dockhealth-probe watch -addr=localhost:4245 -service=web-1",
-      "  2026-05-04T10:15:02.117Z web-1 NOT_SERVING",
-      "  2026-05-04T10:15:03.620Z web-1 SERVING",
-      "",
-      "Exit codes: 0 after -count lines; 1 invalid arguments; 2 no connection within"
-          + " -connect-timeout; 3 the server does not implement the health protocol.",
-      "",
-      "Flags:",
-    })
 final class WatchCommand implements Callable<Integer> {
   private static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSX").withZone(ZoneOffset.UTC);
 
-  @Spec CommandSpec spec;
+  private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+  private final ConnectionFlags connection;
+  private OptionSpec service;
+  private final OptionSpec count;
+  private final OptionSpec output;
 
-  @Mixin ConnectionFlags connection;
+  WatchCommand() {
+    spec.name("watch");
+    connection = new ConnectionFlags(spec, () -> service = Flags.value(spec, "service", "NAME", String.class, "",
+        "the service to watch (default: \"\", by convention the server itself)"));
+    count = Flags.value(spec, "count", "N", int.class, "0", "exit 0 after printing N lines (default: 0, until interrupted)");
+    output = Flags.add(spec, OptionSpec.builder("-o", "--o", "-output", "--output").paramLabel("text|json")
+        .type(OutputFormat.class).defaultValue("text")
+        .description("text, or json: one object per line with time, service, status, error"));
+    Flags.help(spec);
+    spec.usageMessage()
+        .width(100)
+        .sortOptions(false)
+        .header("print a service's status, then each change, with a timestamp")
+        .description(
+            "Prints the status of a service, then each change, with a timestamp, until interrupted or"
+                + " -count lines are printed (grpc.health.v1.Health/Watch). When the connection breaks it"
+                + " prints UNKNOWN and reconnects with exponential backoff (gRFC A17); SERVICE_UNKNOWN means"
+                + " the server does not know the name yet.",
+            "",
+            "  $ dockhealth-probe watch -addr=localhost:4245 -service=web-1",
+            "  2026-05-04T10:15:02.117Z web-1 NOT_SERVING",
+            "  2026-05-04T10:15:03.620Z web-1 SERVING",
+            "",
+            "Exit codes: 0 after -count lines; 1 invalid arguments; 2 no connection within"
+                + " -connect-timeout; 3 the server does not implement the health protocol.",
+            "",
+            "Flags:");
+  }
 
-  @Option(names = {"-service", "--service"}, paramLabel = "NAME", defaultValue = "", order = 1,
-      description = "the service to watch (default: \"\", by convention the server itself)")
-  String service;
-
-  @Option(names = {"-count", "--count"}, paramLabel = "N", defaultValue = "0", order = 7,
-      description = "exit 0 after printing N lines (default: 0, until interrupted)")
-  int count;
-
-  @Option(names = {"-o", "--o", "-output", "--output"}, paramLabel = "text|json", defaultValue = "text",
-      order = 8, description = "text, or json: one object per line with time, service, status, error")
-  OutputFormat output;
-
-  @Option(names = {"-h", "-help", "--help"}, usageHelp = true, order = 31, description = "print this help and exit")
-  boolean help;
+  CommandSpec spec() {
+    return spec;
+  }
 
   @Override
   public Integer call() {
@@ -80,6 +77,7 @@ final class WatchCommand implements Callable<Integer> {
 
   private int watch(PrintWriter out, PrintWriter err) throws ProbeExit {
     connection.validate(err);
+    int count = Flags.get(this.count);
     if (count < 0) {
       err.println("error: -count must not be negative (specified: " + count + ")");
       return ExitCode.INVALID_ARGUMENTS;
@@ -87,7 +85,8 @@ final class WatchCommand implements Callable<Integer> {
     ConnectionFlags.Connected connected = connection.connect(err);
     CompletableFuture<Integer> done = new CompletableFuture<>();
     try (DockhealthClient client = connected.client();
-        Watch watch = client.watch(service, new Printer(out, err, done))) {
+        Watch watch = client.watch(Flags.get(service),
+            new Printer(out, err, Flags.get(output) == OutputFormat.JSON, count, done))) {
       return done.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -98,15 +97,19 @@ final class WatchCommand implements Callable<Integer> {
   }
 
   /** Prints each update; completes {@code done} with the exit code when the command should end. */
-  private final class Printer implements HealthListener {
+  private static final class Printer implements HealthListener {
     private final PrintWriter out;
     private final PrintWriter err;
+    private final boolean json;
+    private final int count;
     private final CompletableFuture<Integer> done;
     private int printed; // the listener is called one at a time
 
-    Printer(PrintWriter out, PrintWriter err, CompletableFuture<Integer> done) {
+    Printer(PrintWriter out, PrintWriter err, boolean json, int count, CompletableFuture<Integer> done) {
       this.out = out;
       this.err = err;
+      this.json = json;
+      this.count = count;
       this.done = done;
     }
 
@@ -115,7 +118,7 @@ final class WatchCommand implements Callable<Integer> {
       if (done.isDone()) {
         return;
       }
-      out.println(output == OutputFormat.JSON ? json(update) : text(update));
+      out.println(json ? json(update) : text(update));
       out.flush();
       if (count > 0 && ++printed >= count) {
         done.complete(ExitCode.OK);

@@ -96,7 +96,8 @@ class ProbeIT {
   void stoppedServer_exits2_afterTheConnectTimeout() throws Exception {
     SidecarProcess other = SidecarProcess.start(engine, 0);
     String otherAddr = other.address();
-    assertThat(Probe.run("-addr=" + otherAddr).exitCode()).isZero();
+    // Exit 4 until the new sidecar has read Docker ("" is NOT_SERVING until then), then 0.
+    await().atMost(Duration.ofSeconds(30)).until(() -> Probe.run("-addr=" + otherAddr).exitCode() == 0);
     other.stop();
 
     Probe.Result result = Probe.run("-addr=" + otherAddr, "-connect-timeout=300ms");
