@@ -8,6 +8,7 @@ import com.google.common.base.Ticker;
 import com.google.common.collect.ImmutableSortedMap;
 import com.google.common.net.InetAddresses;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.dockhealth.proto.health.v1.HealthCheckRequest;
 import io.dockhealth.proto.health.v1.HealthCheckResponse;
 import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
@@ -30,6 +31,7 @@ import io.grpc.ConnectivityState;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.AbstractStub;
@@ -57,6 +59,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * A client of the dockhealth sidecar (or of any server of the gRPC health protocol): Check, List
@@ -98,16 +101,19 @@ public final class DockhealthClient implements AutoCloseable {
   private final Scheduler testScheduler;
   private final Set<Watch> watches = ConcurrentHashMap.newKeySet();
   private final Object schedulerLock = new Object();
-  private ScheduledExecutorService ownedScheduler; // guarded by schedulerLock; made on the first watch
+  @GuardedBy("schedulerLock")
+  private ScheduledExecutorService ownedScheduler; // made on the first watch
   private volatile boolean closed;
 
   private DockhealthClient(Builder builder, ManagedChannel channel, EventLoopGroup ownedEventLoop) {
     this.target = builder.target.text();
     this.channel = channel;
     this.ownedEventLoop = ownedEventLoop;
-    this.calls = builder.headers.keys().isEmpty()
+    Metadata headers = new Metadata();
+    headers.merge(builder.headers); // a copy: the builder may go on to build other clients
+    this.calls = headers.keys().isEmpty()
         ? channel
-        : ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(builder.headers));
+        : ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
     this.deadline = builder.deadline;
     this.callOptions = builder.gzip ? CallOptions.DEFAULT.withCompression("gzip") : CallOptions.DEFAULT;
     this.backoff = builder.backoff;
@@ -278,7 +284,7 @@ public final class DockhealthClient implements AutoCloseable {
     }
   }
 
-  private <ReqT, RespT> Watch startWatch(io.grpc.MethodDescriptor<ReqT, RespT> method, ReqT request,
+  private <ReqT, RespT> Watch startWatch(MethodDescriptor<ReqT, RespT> method, ReqT request,
       ReconnectingStream.Handler<RespT> handler) {
     checkState(!closed, "client closed");
     ReconnectingStream<ReqT, RespT> stream = new ReconnectingStream<>(calls, method, request, callOptions,
@@ -476,7 +482,7 @@ public final class DockhealthClient implements AutoCloseable {
   }
 
   /** A client on a channel made elsewhere, e.g. in-process in tests. The client shuts it down. */
-  static DockhealthClient forChannel(ManagedChannel channel, java.util.function.UnaryOperator<Builder> options) {
+  static DockhealthClient forChannel(ManagedChannel channel, UnaryOperator<Builder> options) {
     Builder builder = options.apply(new Builder(new Target.Uri("in-process")));
     return new DockhealthClient(builder, channel, null);
   }

@@ -84,10 +84,14 @@ final class WatchCommand implements Callable<Integer> {
     }
     ConnectionFlags.Connected connected = connection.connect(err);
     CompletableFuture<Integer> done = new CompletableFuture<>();
-    try (DockhealthClient client = connected.client();
-        Watch watch = client.watch(Flags.get(service),
-            new Printer(out, err, Flags.get(output) == OutputFormat.JSON, count, done))) {
-      return done.get();
+    boolean json = Flags.get(output) == OutputFormat.JSON;
+    try (DockhealthClient client = connected.client()) {
+      Watch watch = client.watch(Flags.get(service), new Printer(out, err, json, count, done));
+      try {
+        return done.get();
+      } finally {
+        watch.close();
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return ExitCode.OK;
