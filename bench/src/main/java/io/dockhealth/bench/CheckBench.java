@@ -68,7 +68,8 @@ final class CheckBench {
           Map<String, List<UnaryLoad.Result>> results = new HashMap<>();
           results.put("ours", new ArrayList<>());
           results.put("baseline", new ArrayList<>());
-          section.line("Shape %s (%d calls in flight), per round:", shape.label(), shape.total());
+          section.line("Shape %s (%d call%s in flight), per round:", shape.label(), shape.total(),
+              shape.total() == 1 ? "" : "s");
           section.line("");
           section.line("| round | server | calls/s | p50 µs | p99 µs | p99.9 µs | failed |");
           section.line("|---|---|---|---|---|---|---|");
@@ -128,7 +129,8 @@ final class CheckBench {
           + " Little's law the mean latency is in-flight / throughput (%d / %,.0f per s = %.0f µs for ours):"
           + " p99 at this shape is mostly queueing behind the other calls on 2 cores shared by client and server;"
           + " the 1x1 rows show the latency of one call alone. Profiles of both servers under this load:",
-          shape.label(), (rateMet ? "" : "throughput ratio ") + (latencyMet ? "" : "p99"), shape.total(),
+          shape.label(), String.join(" and ", java.util.stream.Stream.of(rateMet ? null : "throughput ratio",
+              latencyMet ? null : "p99").filter(java.util.Objects::nonNull).toList()), shape.total(),
           shape.total(), ourRate.median(), shape.total() / ourRate.median() * 1e6);
       Duration profiled = measure.multipliedBy(2);
       Path ourProfile = profile(bench, ours, "fig1-check-ours", ourChannels, shape, requests, profiled,

@@ -89,6 +89,8 @@ public final class Main {
         section.line("Could not be measured: `%s`. Logs: `%s`.", e.toString().replace('`', '\''), bench.logs());
       }
       String foreign = load.stop();
+      section.shared = ForeignLoad.busy(foreign);
+      section.foreignLoad = foreign.replaceAll(" \\(busiest.*", "");
       section.line("");
       section.line("Took %.0f s%s. CPU used by other processes on the machine meanwhile: %s%s.",
           (System.nanoTime() - f0) / 1e9, waited, foreign,
@@ -133,6 +135,15 @@ public final class Main {
         + " a cell is the median over the repeats with (min–max, n=repeats). A spread over 20 % of the median is"
         + " marked **wide spread**. The ratio is ours / baseline. \"met?\" compares the median with the goal of"
         + " issue 7; where a goal is missed the section below says so and links the profile that explains it.\n\n");
+    List<Section> shared = sections.stream().filter(x -> x.shared).toList();
+    if (!shared.isEmpty()) {
+      md.append("**The machine was shared during this run**: while ").append(shared.size()).append(" of ")
+          .append(sections.size()).append(" figures ran, other processes (other engineers' builds and tests) used ")
+          .append(String.join(", ", shared.stream().map(x -> x.foreignLoad.replace(" cores", "")).toList()))
+          .append(" cores of the 2 on average (each section says which). Figures measured then are noisier and"
+              + " slower than on a quiet machine, for ours and the baseline alike; the ratios, measured side by side,"
+              + " hold up better than the absolute numbers.\n\n");
+    }
     md.append("| figure | ours | baseline | ratio | goal | met? |\n|---|---|---|---|---|---|\n");
     for (Section section : sections) {
       for (Row row : section.rows) {

@@ -8,6 +8,10 @@ import java.util.Locale;
 final class Section {
   final String title;
   final List<Row> rows = new ArrayList<>();
+  /** Whether other processes used the machine noticeably while this figure ran. */
+  boolean shared;
+  /** What other processes used meanwhile, as {@link ForeignLoad#stop()} says it. */
+  String foreignLoad = "";
   private final StringBuilder text = new StringBuilder();
 
   Section(String title) {
