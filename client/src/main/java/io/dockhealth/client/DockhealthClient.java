@@ -40,6 +40,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetAddress;
@@ -90,7 +91,7 @@ public final class DockhealthClient implements AutoCloseable {
   private final String target;
   private final ManagedChannel channel;
   private final Channel calls; // the channel, with the extra headers if any
-  private final EventLoopGroup ownedEventLoop; // null unless a unix socket needed one
+  private final EventLoopGroup ownedEventLoop; // null for a channel made elsewhere
   private final Duration deadline;
   private final CallOptions callOptions;
   private final ReconnectBackoff backoff;
@@ -246,41 +247,29 @@ public final class DockhealthClient implements AutoCloseable {
         new ContainerWatcher(listener));
   }
 
-  /** Ends every watch and the connection. Waits at most 5 s for calls in flight to end. */
+  /**
+   * Ends every watch and the connection, and stops the client's threads. Waits at most 5 s for
+   * calls in flight to end.
+   */
   @Override
   public void close() {
-    shutdown();
+    closed = true;
+    List.copyOf(watches).forEach(Watch::close);
+    channel.shutdownNow();
     try {
       channel.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    releaseThreads();
-  }
-
-  /**
-   * Ends every watch and starts closing the connection without waiting for it to finish: for a
-   * process about to exit, which closes the socket anyway.
-   */
-  public void closeNow() {
-    shutdown();
-    releaseThreads();
-  }
-
-  private void shutdown() {
-    closed = true;
-    List.copyOf(watches).forEach(Watch::close);
-    channel.shutdownNow();
-  }
-
-  private void releaseThreads() {
     synchronized (schedulerLock) {
       if (ownedScheduler != null) {
         ownedScheduler.shutdownNow();
       }
     }
     if (ownedEventLoop != null) {
-      ownedEventLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS); // runs what is queued, then stops
+      // No quiet period: the channel is gone, nothing more will be queued. Waiting for the thread
+      // to end lets a JVM that exits next do so at once (see Builder#build).
+      ownedEventLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
   }
 
@@ -439,28 +428,32 @@ public final class DockhealthClient implements AutoCloseable {
 
     /** The client. It connects on its first call (or {@link #awaitReady}), not before. */
     public DockhealthClient build() {
-      EventLoopGroup eventLoop = null;
+      // An event loop of the client's own rather than grpc's shared one, so that close() can stop
+      // its thread. A JVM exits only once no thread sits in native code, and waits up to 300 ms
+      // for one that does: grpc's shared loop, parked in epoll_wait, cost every probe that much.
+      EventLoopGroup eventLoop = new MultiThreadIoEventLoopGroup(1,
+          new DefaultThreadFactory("dockhealth-client", true), NioIoHandler.newFactory());
       NettyChannelBuilder channel;
       if (target instanceof Target.Unix unix) {
-        // NIO speaks unix sockets since JDK 16 (and Netty 4.2), so no native transport is needed;
-        // grpc-netty wants the event loop given whenever the channel type is.
-        eventLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("dockhealth-client-uds", true),
-            NioIoHandler.newFactory());
+        // NIO speaks unix sockets since JDK 16 (and Netty 4.2), so no native transport is needed.
         channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(unix.path()))
             .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
-            .eventLoopGroup(eventLoop)
             .overrideAuthority("localhost"); // what grpc-go sends for unix targets
-      } else if (target instanceof Target.Tcp tcp && tcp.isLiteral()) {
-        // An IP literal (or this machine) needs no name resolver: quicker to start, for the probe.
-        InetAddress ip = tcp.host().isEmpty() ? InetAddress.getLoopbackAddress() : InetAddresses.forString(tcp.host());
-        channel = NettyChannelBuilder.forAddress(new InetSocketAddress(ip, tcp.port()))
-            .overrideAuthority(tcp.authority());
-      } else if (target instanceof Target.Tcp tcp) {
-        // A name: grpc's DNS resolver tries every address it has and re-resolves on reconnect.
-        channel = NettyChannelBuilder.forTarget("dns:///" + tcp.authority());
       } else {
-        channel = NettyChannelBuilder.forTarget(target.text());
+        if (target instanceof Target.Tcp tcp && tcp.isLiteral()) {
+          // An IP literal (or this machine) needs no name resolver: quicker to start, for the probe.
+          InetAddress ip = tcp.host().isEmpty() ? InetAddress.getLoopbackAddress() : InetAddresses.forString(tcp.host());
+          channel = NettyChannelBuilder.forAddress(new InetSocketAddress(ip, tcp.port()))
+              .overrideAuthority(tcp.authority());
+        } else if (target instanceof Target.Tcp tcp) {
+          // A name: grpc's DNS resolver tries every address it has and re-resolves on reconnect.
+          channel = NettyChannelBuilder.forTarget("dns:///" + tcp.authority());
+        } else {
+          channel = NettyChannelBuilder.forTarget(target.text());
+        }
+        channel.channelType(NioSocketChannel.class, InetSocketAddress.class);
       }
+      channel.eventLoopGroup(eventLoop); // grpc-netty wants it whenever the channel type is given
       if (sslContext != null) {
         channel.sslContext(sslContext);
         if (serverName != null) {

@@ -118,9 +118,8 @@ final class CheckCommand implements Callable<Integer> {
       err.println("status: " + status.name());
       return ExitCode.OK;
     } finally {
-      // Not close(): it waits for the connection to wind down, and the process exits right after,
-      // which closes the socket as well. A probe's wall time is what a HEALTHCHECK pays for.
-      client.closeNow();
+      // Also stops the client's event loop thread, without which the JVM would wait 300 ms to exit.
+      client.close();
     }
   }
 }
