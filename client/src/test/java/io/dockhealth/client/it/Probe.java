@@ -12,12 +12,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /** dockhealth-probe as a HEALTHCHECK runs it: client/bin/dockhealth-probe, a process of its own. */
 final class Probe {
+  /** Probes still running; the shutdown hook kills whatever a failed test left (a watch, say). */
+  private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(
+        () -> LIVE.forEach(Process::destroyForcibly), "probe-process-reaper"));
+  }
+
   private Probe() {}
 
   /** How one run ended. */
@@ -60,6 +70,7 @@ final class Probe {
 
     private Running(Process process) {
       this.process = process;
+      LIVE.add(process);
       this.err = CompletableFuture.supplyAsync(() -> read(process.getErrorStream()));
       this.outReader = new Thread(() -> {
         try (BufferedReader lines = new BufferedReader(
@@ -84,6 +95,7 @@ final class Probe {
       if (!exited) {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       }
+      LIVE.remove(process);
       outReader.join(TimeUnit.SECONDS.toMillis(10));
       assertThat(exited).as("probe exited within %s s; stdout: %s, stderr: %s", timeoutSeconds, out, err.join())
           .isTrue();

@@ -94,11 +94,13 @@ class ProbeIT {
 
   @Test
   void stoppedServer_exits2_afterTheConnectTimeout() throws Exception {
-    SidecarProcess other = SidecarProcess.start(engine, 0);
-    String otherAddr = other.address();
-    // Exit 4 until the new sidecar has read Docker ("" is NOT_SERVING until then), then 0.
-    await().atMost(Duration.ofSeconds(30)).until(() -> Probe.run("-addr=" + otherAddr).exitCode() == 0);
-    other.stop();
+    String otherAddr;
+    try (SidecarProcess other = SidecarProcess.start(engine, 0)) {
+      otherAddr = other.address();
+      // Exit 4 until the new sidecar has read Docker ("" is NOT_SERVING until then), then 0.
+      await().atMost(Duration.ofSeconds(30)).until(() -> Probe.run("-addr=" + otherAddr).exitCode() == 0);
+      other.stop();
+    }
 
     Probe.Result result = Probe.run("-addr=" + otherAddr, "-connect-timeout=300ms");
     assertThat(result.exitCode()).isEqualTo(2);

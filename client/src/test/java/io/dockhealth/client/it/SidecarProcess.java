@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -26,6 +28,14 @@ import java.util.regex.Pattern;
  */
 final class SidecarProcess implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile("gRPC listening on .*:(\\d+)$");
+
+  /** Sidecars not stopped yet; the shutdown hook kills whatever a failed or careless test left. */
+  private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(
+        () -> LIVE.forEach(Process::destroyForcibly), "sidecar-process-reaper"));
+  }
 
   private final Process process;
   private final List<String> log;
@@ -54,6 +64,7 @@ final class SidecarProcess implements AutoCloseable {
     builder.environment().put("DOCKHEALTH_HTTP_ADDRESS", "127.0.0.1:0");
     builder.environment().remove("DOCKER_HOST");
     Process process = builder.start();
+    LIVE.add(process);
     List<String> log = new CopyOnWriteArrayList<>();
     Thread reader = new Thread(() -> {
       try (BufferedReader lines = new BufferedReader(
@@ -80,6 +91,7 @@ final class SidecarProcess implements AutoCloseable {
       });
     } catch (RuntimeException | Error e) {
       process.destroyForcibly();
+      LIVE.remove(process);
       throw e;
     }
     return new SidecarProcess(process, log, listening[0]);
@@ -103,6 +115,7 @@ final class SidecarProcess implements AutoCloseable {
     if (!process.waitFor(20, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
+    LIVE.remove(process);
   }
 
   @Override
