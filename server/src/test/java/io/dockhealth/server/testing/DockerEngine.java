@@ -348,7 +348,7 @@ public final class DockerEngine implements AutoCloseable {
           return;
         }
       }
-      pause(Duration.ofMillis(100));
+      awaitExit(dockerd, Duration.ofMillis(100)); // a pause that ends early if dockerd dies
     }
     stop();
     throw new IllegalStateException(
@@ -586,9 +586,9 @@ public final class DockerEngine implements AutoCloseable {
     }
   }
 
-  private static void pause(Duration duration) {
+  private static void awaitExit(Process process, Duration duration) {
     try {
-      Thread.sleep(duration.toMillis());
+      process.waitFor(duration.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
