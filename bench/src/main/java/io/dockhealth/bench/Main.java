@@ -41,6 +41,13 @@ public final class Main {
     boolean quick = args.has("quick");
     Bench bench = Bench.of(repo, resultsDir, workDir, quick);
     Files.createDirectories(bench.logs());
+    // Logs are appended to by the servers: start each run with none, so a section never quotes an
+    // older run's log.
+    try (var logs = Files.list(bench.logs())) {
+      for (Path log : (Iterable<Path>) logs::iterator) {
+        Files.deleteIfExists(log);
+      }
+    }
     if (!args.has("only")) {
       // A full run rewrites RESULTS.md: profiles of goals missed last time must not linger beside it.
       Path profiles = resultsDir.resolve("profiles");

@@ -191,7 +191,7 @@ final class ScaleBench {
       return Files.readAllLines(log, StandardCharsets.UTF_8).stream()
           .filter(l -> l.contains("resynced"))
           .map(l -> l.replaceAll("^\\S+\\s+\\S+\\s+", ""))
-          .findFirst().orElse("");
+          .reduce((first, second) -> second).orElse("");
     } catch (IOException e) {
       return "";
     }
