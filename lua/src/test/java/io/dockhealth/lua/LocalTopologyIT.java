@@ -223,7 +223,9 @@ class LocalTopologyIT {
     // Every eligible peer refuses: each is tried once, then nginx gives up.
     String gone1 = container("dead-1", "dead", Serves.NONE);
     String gone2 = container("dead-2", "dead", Serves.NONE);
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(Http.get(port(), "/o/dead/").status()).isEqualTo(502));
+    // Wait until the balancer knows both: a 502 alone may come while it knows only the first.
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/dead/", 1))
+        .singleElement().satisfies(a -> assertThat(a.upstreams()).hasSize(2)));
     for (Answer a : Traffic.send(port(), "/o/dead/", 10)) {
       assertThat(a.status()).isEqualTo(502);
       assertThat(a.upstreams()).containsExactlyInAnyOrder(gone1, gone2);
