@@ -21,6 +21,20 @@ record Bench(Path repo, Path resultsDir, Path workDir, boolean quick, Profiler p
     return workDir.resolve("logs");
   }
 
+  /**
+   * Where a run keeps its own copies of what it measures (the sidecar jar, the probe, lua/lib),
+   * made at the start: builds of the tree by others during the run must not change or delete them.
+   */
+  Path artifacts() {
+    return workDir.resolve("artifacts");
+  }
+
+  /** The run's copy of {@code relative} (a path in the repository) if it made one, else the original. */
+  Path artifact(String relative) {
+    Path copy = artifacts().resolve(relative);
+    return java.nio.file.Files.exists(copy) ? copy : repo.resolve(relative);
+  }
+
   /** {@code full} normally, {@code short} in a quick run. */
   Duration time(Duration full, Duration short1) {
     return quick ? short1 : full;

@@ -35,7 +35,7 @@ final class LuaBench {
 
   static Section run(Bench bench) {
     Section section = new Section("5. Lua balancer");
-    Path lib = bench.repo().resolve("lua/lib");
+    Path lib = bench.artifact("lua/lib");
     if (!Files.isRegularFile(lib.resolve("resty/dockhealth.lua"))) {
       throw new IllegalStateException(lib + "/resty/dockhealth.lua is missing");
     }

@@ -41,6 +41,7 @@ public final class Main {
     boolean quick = args.has("quick");
     Bench bench = Bench.of(repo, resultsDir, workDir, quick);
     Files.createDirectories(bench.logs());
+    copyArtifacts(bench);
     // Logs are appended to by the servers: start each run with none, so a section never quotes an
     // older run's log.
     try (var logs = Files.list(bench.logs())) {
@@ -162,13 +163,38 @@ public final class Main {
     md.append("\n## Machine\n\n").append(machine.markdown()).append('\n');
     md.append("## Command\n\n    ").append(args.get("command", "bench/run")).append("\n\n");
     md.append("`bench/run` installs what is missing (Debian packages), builds with Maven (`install -DskipTests`),"
-        + " then runs `java -cp bench/target/classes:bench/target/lib/* io.dockhealth.bench.Main`. Logs of"
-        + " every server it started are in `bench/target/run/logs/`.\n\n");
+        + " copies what it built to a work directory (`").append(bench.workDir()).append("`, so that builds of the"
+        + " tree during the run change nothing), then runs `io.dockhealth.bench.Main` from there. Logs of every"
+        + " server it started are in `").append(bench.logs()).append("`.\n\n");
     for (Section section : sections) {
       md.append("## ").append(section.title).append("\n\n").append(section.text()).append('\n');
     }
     Files.createDirectories(out.getParent());
     Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
+  }
+
+  /** Copies what the figures run from the tree into the work directory (see {@link Bench#artifacts()}). */
+  private static void copyArtifacts(Bench bench) throws IOException {
+    for (String relative : List.of("server/target/dockhealth.jar", "client/target/dockhealth-probe.jar",
+        "client/bin/dockhealth-probe", "lua/lib")) {
+      Path from = bench.repo().resolve(relative);
+      Path to = bench.artifacts().resolve(relative);
+      if (!Files.exists(from)) {
+        continue; // the figure that needs it says so
+      }
+      try (var files = Files.walk(from)) {
+        for (Path file : (Iterable<Path>) files::iterator) {
+          Path target = to.resolve(from.relativize(file).toString());
+          if (Files.isDirectory(file)) {
+            Files.createDirectories(target);
+          } else {
+            Files.createDirectories(target.getParent());
+            Files.copy(file, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+          }
+        }
+      }
+    }
   }
 
   /** The longest a figure waits for other processes to calm down before it starts. */

@@ -23,8 +23,11 @@ final class ProbeBench {
 
   static Section run(Bench bench) {
     Section section = new Section("7. Probe CLI");
-    Path launcher = bench.repo().resolve("client/bin/dockhealth-probe");
-    Path jar = bench.repo().resolve("client/target/dockhealth-probe.jar");
+    Path launcher = bench.artifact("client/bin/dockhealth-probe");
+    Path jar = bench.artifact("client/target/dockhealth-probe.jar");
+    // The launcher finds the jar through this; beside the run's copy of the jar it makes its
+    // class-data sharing archive on the first (warm-up) run, as it does on first use anywhere.
+    java.util.Map<String, String> env = java.util.Map.of("DOCKHEALTH_PROBE_JAR", jar.toString());
     if (!Files.isExecutable(launcher) || !Files.isRegularFile(jar)) {
       throw new IllegalStateException(launcher + " or " + jar + " is missing: build the client module");
     }
@@ -34,7 +37,7 @@ final class ProbeBench {
       String probe = launcher + " -addr=127.0.0.1:" + ours.port("grpc") + " -service=svc0421";
       String curl = "curl -fsS -o /dev/null http://127.0.0.1:" + ours.port("http") + "/v1/health/svc0421";
       for (String command : List.of(probe, curl)) {
-        Proc.Result once = Proc.run(List.of(command.split(" ")), Duration.ofSeconds(30));
+        Proc.Result once = Proc.run(List.of(command.split(" ")), Duration.ofSeconds(30), env);
         if (once.exitCode() != 0) {
           throw new IllegalStateException("`" + command + "` exited " + once.exitCode() + ": " + once.stderr().trim());
         }
@@ -45,7 +48,8 @@ final class ProbeBench {
           + " name:", hyperfineVersion(), 3, rounds, runs);
       section.line("");
       section.line("- ours: `client/bin/dockhealth-probe -addr=127.0.0.1:PORT -service=svc0421` (the launcher as"
-          + " shipped: a JVM with the class-data sharing archive made at package time, C1 only, serial GC)");
+          + " shipped: a JVM with a class-data sharing archive, which the launcher makes on its first run beside"
+          + " the run's copy of the jar, C1 only, serial GC)");
       section.line("- baseline: `curl -fsS -o /dev/null http://127.0.0.1:PORT/v1/health/svc0421` (HTTP gateway)");
       section.line("");
       section.line("| round | command | median ms | min ms | max ms | mean user+sys ms |");
@@ -57,7 +61,7 @@ final class ProbeBench {
         List<String> command = new ArrayList<>(List.of("hyperfine", "-N", "--style", "none", "--warmup", "3",
             "--runs", Integer.toString(runs), "--export-json", json.toString()));
         command.addAll(order);
-        Proc.run(command, Duration.ofMinutes(5)).orThrow();
+        Proc.run(command, Duration.ofMinutes(5), env).orThrow();
         for (JsonNode result : read(json).path("results")) {
           String who = result.path("command").asText().equals(probe) ? "probe" : "curl";
           List<Double> times = new ArrayList<>();

@@ -28,7 +28,7 @@ final class SidecarProcess implements AutoCloseable {
   }
 
   static Path jar(Bench bench) {
-    Path jar = bench.repo().resolve("server/target/dockhealth.jar");
+    Path jar = bench.artifact("server/target/dockhealth.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build with mvn install -DskipTests (bench/run does)");
     }
