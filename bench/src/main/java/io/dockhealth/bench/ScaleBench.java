@@ -131,7 +131,7 @@ final class ScaleBench {
           + " with JFR on)", containers, profiled.seconds()));
       section.line("[CPU profile of the start](%s), [native memory summary](%s). The JVM runs with its default"
           + " options as the README starts it: on this 24 GiB machine the default maximum heap is a quarter of"
-          + " memory and G1 keeps more of it committed than a live set of a few MiB needs; the native memory"
+          + " memory and G1 keeps more of it committed than the live set needs; the native memory"
           + " summary shows how RSS splits into heap, code cache, metaspace (classes), threads and GC.",
           bench.link(cpu), bench.link(nmt));
       section.line("");
