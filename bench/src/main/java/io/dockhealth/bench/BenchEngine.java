@@ -1,6 +1,6 @@
 package io.dockhealth.bench;
 
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 
 /**
  * The one real Docker engine of a run, shared by figures 3 and 6: a private dockerd started the way

@@ -1,7 +1,7 @@
 package io.dockhealth.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;

@@ -1,6 +1,6 @@
 package io.dockhealth.bench;
 
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;

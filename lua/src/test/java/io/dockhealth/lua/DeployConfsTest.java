@@ -2,10 +2,10 @@ package io.dockhealth.lua;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dockhealth.lua.testing.Command;
 import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Nginx;
-import io.dockhealth.lua.testing.Ports;
+import io.dockhealth.testing.Command;
+import io.dockhealth.testing.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -12,7 +12,7 @@ import io.dockhealth.lua.testing.Http.Answer;
 import io.dockhealth.lua.testing.Nginx;
 import io.dockhealth.lua.testing.Sidecar;
 import io.dockhealth.lua.testing.Traffic;
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;

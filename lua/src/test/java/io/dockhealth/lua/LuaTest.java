@@ -2,7 +2,7 @@ package io.dockhealth.lua;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dockhealth.lua.testing.Command;
+import io.dockhealth.testing.Command;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Matcher;

@@ -17,7 +17,7 @@ import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.MembershipRule;
 import io.dockhealth.proto.v1.State;
 import io.dockhealth.proto.v1.WatchContainersResponse;
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.dockhealth.client.DockhealthClient;
 import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
 import io.dockhealth.proto.v1.HealthStatus;
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

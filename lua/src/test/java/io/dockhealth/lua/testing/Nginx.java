@@ -2,6 +2,9 @@ package io.dockhealth.lua.testing;
 
 import static org.awaitility.Awaitility.await;
 
+import io.dockhealth.testing.Command;
+import io.dockhealth.testing.Ports;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

@@ -2,7 +2,8 @@ package io.dockhealth.lua.testing;
 
 import static org.awaitility.Awaitility.await;
 
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.Ports;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

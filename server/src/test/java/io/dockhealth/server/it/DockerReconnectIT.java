@@ -5,9 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.dockhealth.server.Sidecar;
 import io.dockhealth.server.Main;
-import io.dockhealth.server.testing.DockerEngine;
-import io.dockhealth.server.testing.DockerProxy;
-import io.dockhealth.server.testing.HealthClient;
+import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.DockerProxy;
+import io.dockhealth.testing.HealthClient;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -3,8 +3,8 @@ package io.dockhealth.server.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.dockhealth.server.testing.DockerEngine;
-import io.dockhealth.server.testing.HealthClient;
+import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.HealthClient;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

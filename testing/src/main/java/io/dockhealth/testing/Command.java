@@ -1,4 +1,4 @@
-package io.dockhealth.lua.testing;
+package io.dockhealth.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package io.dockhealth.server.testing;
+package io.dockhealth.testing;
 
 import io.dockhealth.proto.health.v1.HealthCheckRequest;
 import io.dockhealth.proto.health.v1.HealthCheckResponse;

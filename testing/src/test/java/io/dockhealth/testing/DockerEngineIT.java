@@ -1,4 +1,4 @@
-package io.dockhealth.server.testing;
+package io.dockhealth.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
