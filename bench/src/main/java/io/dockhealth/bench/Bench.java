@@ -35,6 +35,11 @@ record Bench(Path repo, Path resultsDir, Path workDir, boolean quick, Profiler p
     return java.nio.file.Files.exists(copy) ? copy : repo.resolve(relative);
   }
 
+  /** The run's copy of the packaged sidecar, {@code java -jar}'d as operators run it. */
+  Path sidecarJar() {
+    return artifact("server/target/dockhealth.jar");
+  }
+
   /** {@code full} normally, {@code short} in a quick run. */
   Duration time(Duration full, Duration short1) {
     return quick ? short1 : full;

@@ -2,6 +2,7 @@ package io.dockhealth.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.SidecarProcess;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -69,11 +70,9 @@ final class DockerEventBench {
         events.add(new Event(arrival, json.path("timeNano").asLong(), action.endsWith("healthy") && !action.endsWith("unhealthy")));
       }
     });
-        SidecarProcess sidecar = SidecarProcess.start(bench, engine.host(), "fig3-sidecar", List.of())) {
-      if (!sidecar.awaitListening(Duration.ofSeconds(60))) {
-        throw new IllegalStateException("the sidecar did not listen within 60 s; see " + bench.logs());
-      }
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.grpcPort).usePlaintext()
+        SidecarProcess sidecar = SidecarProcess.builder(engine.host()).jar(bench.sidecarJar())
+            .logFile(bench.logs().resolve("fig3-sidecar.log")).start()) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.grpcPort()).usePlaintext()
           .directExecutor().build();
       try {
         awaitServing(channel, "", Duration.ofSeconds(60));

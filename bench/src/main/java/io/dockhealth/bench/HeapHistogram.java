@@ -1,5 +1,6 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -18,7 +19,7 @@ final class HeapHistogram {
   }
 
   static HeapHistogram take(long pid) {
-    String text = Proc.run(List.of("jcmd", Long.toString(pid), "GC.class_histogram"), Duration.ofMinutes(1)).orThrow();
+    String text = Command.run(List.of("jcmd", Long.toString(pid), "GC.class_histogram"), Duration.ofMinutes(1)).orThrow();
     Map<String, long[]> byClass = new HashMap<>();
     for (String line : text.split("\n")) {
       String[] f = line.trim().split("\\s+");

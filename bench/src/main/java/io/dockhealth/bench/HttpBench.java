@@ -1,5 +1,6 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -119,7 +120,7 @@ final class HttpBench {
   }
 
   private static String versionOfWrk() {
-    String v = Proc.run(List.of("sh", "-c", "wrk -v 2>&1 | head -1"), Duration.ofSeconds(10)).stdout().trim();
+    String v = Command.run(List.of("sh", "-c", "wrk -v 2>&1 | head -1"), Duration.ofSeconds(10)).stdout().trim();
     return v.isEmpty() ? "" : v.split("\\s+")[1];
   }
 

@@ -1,5 +1,7 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
+import io.dockhealth.testing.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -42,9 +44,9 @@ final class LuaBench {
     Duration duration = bench.time(Duration.ofSeconds(4), Duration.ofSeconds(1));
     Duration warmup = bench.time(Duration.ofSeconds(3), Duration.ofSeconds(1));
     int rounds = bench.count(5, 2);
-    int b1 = Proc.freePort();
-    int b2 = Proc.freePort();
-    int front = Proc.freePort();
+    int b1 = Ports.free();
+    int b2 = Ports.free();
+    int front = Ports.free();
     Path backendsDir = bench.workDir().resolve("nginx-backends");
     Path frontDir = bench.workDir().resolve("nginx-front");
     try (JvmChild sidecar = JvmChild.start("fig5-sidecar", SubjectServer.class, bench.logs(),
@@ -300,7 +302,7 @@ final class LuaBench {
       try {
         Files.createDirectories(dir.resolve("logs"));
         Files.writeString(dir.resolve("nginx.conf"), conf, StandardCharsets.UTF_8);
-        Proc.Result test = Proc.run(List.of("nginx", "-t", "-q", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString()),
+        Command test = Command.run(List.of("nginx", "-t", "-q", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString()),
             Duration.ofSeconds(30));
         if (test.exitCode() != 0) {
           throw new IllegalStateException("nginx -t failed for " + dir + ": " + test.stderr().trim());
@@ -326,7 +328,7 @@ final class LuaBench {
     }
 
     String version() {
-      String v = Proc.run(List.of("nginx", "-v"), Duration.ofSeconds(10)).stderr().trim();
+      String v = Command.run(List.of("nginx", "-v"), Duration.ofSeconds(10)).stderr().trim();
       return v.substring(v.indexOf('/') + 1);
     }
 

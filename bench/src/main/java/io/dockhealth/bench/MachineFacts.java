@@ -1,5 +1,6 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ final class MachineFacts {
     m.facts.put("hyperfine", versionOf(List.of("hyperfine", "--version")));
     m.facts.put("curl", versionOf(List.of("sh", "-c", "curl --version | head -1 | cut -d' ' -f1-2")));
     String commit = first(List.of("git", "-C", repo.toString(), "rev-parse", "--short", "HEAD"));
-    String dirty = Proc.run(List.of("git", "-C", repo.toString(), "status", "--porcelain", "--untracked-files=no"),
+    String dirty = Command.run(List.of("git", "-C", repo.toString(), "status", "--porcelain", "--untracked-files=no"),
         Duration.ofSeconds(30)).stdout().isBlank() ? "" : " plus uncommitted changes in the work tree";
     m.facts.put("commit", commit + dirty);
     return m;
@@ -69,7 +70,7 @@ final class MachineFacts {
 
   private static String versionOf(List<String> command) {
     try {
-      Proc.Result result = Proc.run(command, Duration.ofSeconds(20));
+      Command result = Command.run(command, Duration.ofSeconds(20));
       String text = (result.stdout() + result.stderr()).trim();
       return text.isEmpty() ? "not installed" : text.lines().findFirst().orElse("").trim();
     } catch (RuntimeException e) {
@@ -79,7 +80,7 @@ final class MachineFacts {
 
   private static String first(List<String> command) {
     try {
-      return Proc.run(command, Duration.ofSeconds(20)).stdout().trim();
+      return Command.run(command, Duration.ofSeconds(20)).stdout().trim();
     } catch (RuntimeException e) {
       return "unknown";
     }

@@ -2,6 +2,7 @@ package io.dockhealth.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dockhealth.testing.Command;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -37,7 +38,7 @@ final class ProbeBench {
       String probe = launcher + " -addr=127.0.0.1:" + ours.port("grpc") + " -service=svc0421";
       String curl = "curl -fsS -o /dev/null http://127.0.0.1:" + ours.port("http") + "/v1/health/svc0421";
       for (String command : List.of(probe, curl)) {
-        Proc.Result once = Proc.run(List.of(command.split(" ")), Duration.ofSeconds(30), env);
+        Command once = Command.run(List.of(command.split(" ")), Duration.ofSeconds(30), env);
         if (once.exitCode() != 0) {
           throw new IllegalStateException("`" + command + "` exited " + once.exitCode() + ": " + once.stderr().trim());
         }
@@ -61,7 +62,7 @@ final class ProbeBench {
         List<String> command = new ArrayList<>(List.of("hyperfine", "-N", "--style", "none", "--warmup", "3",
             "--runs", Integer.toString(runs), "--export-json", json.toString()));
         command.addAll(order);
-        Proc.run(command, Duration.ofMinutes(5), env).orThrow();
+        Command.run(command, Duration.ofMinutes(5), env).orThrow();
         for (JsonNode result : read(json).path("results")) {
           String who = result.path("command").asText().equals(probe) ? "probe" : "curl";
           List<Double> times = new ArrayList<>();
@@ -96,6 +97,6 @@ final class ProbeBench {
   }
 
   private static String hyperfineVersion() {
-    return Proc.run(List.of("hyperfine", "--version"), Duration.ofSeconds(10)).stdout().trim().replace("hyperfine ", "");
+    return Command.run(List.of("hyperfine", "--version"), Duration.ofSeconds(10)).stdout().trim().replace("hyperfine ", "");
   }
 }

@@ -1,64 +1,15 @@
 package io.dockhealth.bench;
 
-import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Child processes, ports and /proc, the small things every figure needs. */
+/** Child processes and /proc, the small things every figure needs. */
 final class Proc {
   private Proc() {}
-
-  /** The outcome of a command run to its end. */
-  record Result(List<String> command, int exitCode, String stdout, String stderr) {
-    String orThrow() {
-      if (exitCode != 0) {
-        throw new IllegalStateException("`" + String.join(" ", command) + "` "
-            + (exitCode == -1 ? "timed out" : "exited with " + exitCode) + ": " + stderr.trim());
-      }
-      return stdout;
-    }
-  }
-
-  /** Runs a command with a bounded wait, capturing stdout and stderr. */
-  static Result run(List<String> command, Duration timeout) {
-    return run(command, timeout, Map.of());
-  }
-
-  static Result run(List<String> command, Duration timeout, Map<String, String> env) {
-    ProcessBuilder builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-    builder.environment().putAll(env);
-    Process process;
-    try {
-      process = builder.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + command, e);
-    }
-    Drain out = new Drain(process.getInputStream());
-    Drain err = new Drain(process.getErrorStream());
-    boolean finished;
-    try {
-      finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      finished = false;
-    }
-    if (!finished) {
-      stop(process, Duration.ofSeconds(5));
-    }
-    return new Result(command, finished ? process.exitValue() : -1, out.text(), err.text());
-  }
 
   /** SIGTERM, then SIGKILL after {@code grace}; returns once the process is gone. */
   static void stop(Process process, Duration grace) {
@@ -74,27 +25,6 @@ final class Proc {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       process.destroyForcibly();
-    }
-  }
-
-  /** A TCP port free on 127.0.0.1 right now (for programs that cannot be told to take port 0). */
-  static int freePort() {
-    try (ServerSocket socket = new ServerSocket()) {
-      socket.setReuseAddress(true);
-      socket.bind(new InetSocketAddress("127.0.0.1", 0));
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** Whether something accepts TCP connections on 127.0.0.1:port. */
-  static boolean accepts(int port) {
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
-      return true;
-    } catch (IOException e) {
-      return false;
     }
   }
 
@@ -125,35 +55,5 @@ final class Proc {
   /** The java binary this JVM runs on, so children run on the same JDK. */
   static String javaBinary() {
     return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-  }
-
-  /** Reads a stream to its end on a daemon thread. */
-  static final class Drain extends Thread {
-    private final InputStream in;
-    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-
-    Drain(InputStream in) {
-      this.in = in;
-      setDaemon(true);
-      start();
-    }
-
-    @Override
-    public void run() {
-      try (in) {
-        in.transferTo(buffer);
-      } catch (IOException ignored) {
-        // the process went away; keep what was read
-      }
-    }
-
-    String text() {
-      try {
-        join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return buffer.toString(StandardCharsets.UTF_8);
-    }
   }
 }

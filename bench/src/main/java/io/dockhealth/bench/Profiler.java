@@ -1,5 +1,6 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,7 +39,7 @@ final class Profiler {
       throw new UncheckedIOException(e);
     }
     Path file = recordingDir.resolve(name + ".jfr");
-    Proc.run(List.of("jcmd", Long.toString(pid), "JFR.start", "name=bench", "settings=profile",
+    Command.run(List.of("jcmd", Long.toString(pid), "JFR.start", "name=bench", "settings=profile",
         "filename=" + file), Duration.ofSeconds(30)).orThrow();
     return new Recording(pid, name, file);
   }
@@ -61,7 +62,7 @@ final class Profiler {
      * profile directory's parent (for links in RESULTS.md).
      */
     Path stopAndSummarize(String title) {
-      Proc.run(List.of("jcmd", Long.toString(pid), "JFR.stop", "name=bench"), Duration.ofSeconds(60)).orThrow();
+      Command.run(List.of("jcmd", Long.toString(pid), "JFR.stop", "name=bench"), Duration.ofSeconds(60)).orThrow();
       return summarize(file, name, title + String.format(Locale.ROOT, " (recorded %.1f s)",
           (System.nanoTime() - startNanos) / 1e9));
     }
@@ -72,10 +73,10 @@ final class Profiler {
     try {
       Files.createDirectories(profileDir);
       Path printed = recordingDir.resolve(name + ".samples.txt");
-      Proc.Result print = Proc.run(List.of("jfr", "print", "--events", "jdk.ExecutionSample", "--stack-depth", "64",
+      Command print = Command.run(List.of("jfr", "print", "--events", "jdk.ExecutionSample", "--stack-depth", "64",
           recording.toString()), Duration.ofMinutes(3));
       Files.writeString(printed, print.stdout(), StandardCharsets.UTF_8);
-      String summary = Proc.run(List.of("jfr", "summary", recording.toString()), Duration.ofMinutes(1)).stdout();
+      String summary = Command.run(List.of("jfr", "summary", recording.toString()), Duration.ofMinutes(1)).stdout();
       StringBuilder out = new StringBuilder();
       out.append("# ").append(title).append('\n');
       out.append("# JFR recording (settings=profile) made by bench/run; the .jfr itself stays in ")

@@ -1,6 +1,8 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.SidecarProcess;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -42,7 +44,7 @@ final class ScaleBench {
   private ScaleBench() {}
 
   /**
-   * @param listening seconds until the gRPC port accepted connections (JVM start and our init)
+   * @param listening seconds until the sidecar logged that gRPC listens (JVM start and our init)
    * @param resync the sidecar's own log line on its first full read of Docker, if any
    */
   private record Start(double seconds, double listening, String resync, double rssIdleMiB, double rssStreamsMiB) {}
@@ -159,25 +161,23 @@ final class ScaleBench {
 
   private static Start startOurs(Bench bench, DockerEngine engine, List<String> names, int streams, String log,
       List<String> jvmOptions, Path nmtOut) {
-    try (SidecarProcess sidecar = SidecarProcess.start(bench, engine.host(), log, jvmOptions)) {
-      if (!sidecar.awaitListening(Duration.ofSeconds(60))) {
-        throw new IllegalStateException("the sidecar did not listen within 60 s; see " + bench.logs());
-      }
-      double listening = (System.nanoTime() - sidecar.startedNanos) / 1e9;
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.grpcPort).usePlaintext().build();
+    try (SidecarProcess sidecar = SidecarProcess.builder(engine.host()).jar(bench.sidecarJar()).jvmOptions(jvmOptions)
+        .logFile(bench.logs().resolve(log + ".log")).start()) {
+      double listening = (sidecar.grpcListeningNanos() - sidecar.startedNanos()) / 1e9;
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.grpcPort()).usePlaintext().build();
       try {
         long synced = awaitInSync(channel, names);
-        double seconds = (synced - sidecar.startedNanos) / 1e9;
+        double seconds = (synced - sidecar.startedNanos()) / 1e9;
         String resync = resyncLine(bench.logs().resolve(log + ".log"));
         Proc.sleep(Duration.ofSeconds(3));
         double idle = Proc.rssBytes(sidecar.pid()) / 1048576.0;
         if (nmtOut != null) {
-          String nmt = Proc.run(List.of("jcmd", Long.toString(sidecar.pid()), "VM.native_memory", "summary"),
+          String nmt = Command.run(List.of("jcmd", Long.toString(sidecar.pid()), "VM.native_memory", "summary"),
               Duration.ofSeconds(30)).stdout();
           write(nmtOut, "# Figure 6: native memory of the sidecar 3 s after in sync (RSS then "
               + String.format(Locale.ROOT, "%.0f MiB", idle) + ")\n\n" + nmt);
         }
-        double withStreams = streams > 0 ? rssWithStreams(sidecar.grpcPort, sidecar.pid(), names, streams) : 0;
+        double withStreams = streams > 0 ? rssWithStreams(sidecar.grpcPort(), sidecar.pid(), names, streams) : 0;
         return new Start(seconds, listening, resync, idle, withStreams);
       } finally {
         channel.shutdownNow();

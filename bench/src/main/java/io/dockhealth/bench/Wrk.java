@@ -1,5 +1,6 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -18,7 +19,7 @@ final class Wrk {
   private Wrk() {}
 
   static Result run(String url, int threads, int connections, Duration duration) {
-    Proc.Result run = Proc.run(List.of("wrk", "-t" + threads, "-c" + connections, "-d" + duration.toSeconds() + "s",
+    Command run = Command.run(List.of("wrk", "-t" + threads, "-c" + connections, "-d" + duration.toSeconds() + "s",
         "--latency", url), duration.plusSeconds(30));
     return parse(run.orThrow());
   }

@@ -5,6 +5,7 @@ import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.SE
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dockhealth.testing.FakeHealthServer;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -20,10 +21,10 @@ class DockhealthClientTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = new FakeHealthServer(true);
-    server.statuses.put("", SERVING);
-    server.statuses.put("web", SERVING);
-    server.statuses.put("db", NOT_SERVING);
+    server = FakeHealthServer.inProcess().start();
+    server.set("", SERVING);
+    server.set("web", SERVING);
+    server.set("db", NOT_SERVING);
   }
 
   @AfterEach
@@ -81,7 +82,7 @@ class DockhealthClientTest {
       client.check("web");
       client.list();
     }
-    assertThat(server.headers).hasSize(2).allSatisfy(headers -> {
+    assertThat(server.headers()).hasSize(2).allSatisfy(headers -> {
       assertThat(headers.getAll(Metadata.Key.of("x-token", Metadata.ASCII_STRING_MARSHALLER)))
           .containsExactly("abc", "def");
       assertThat(headers.get(Metadata.Key.of("trace-bin", Metadata.BINARY_BYTE_MARSHALLER)))

@@ -1,13 +1,14 @@
 package io.dockhealth.client;
 
-import static io.dockhealth.client.FakeHealthServer.response;
 import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING;
 import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.SERVICE_UNKNOWN;
 import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.SERVING;
 import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.UNKNOWN;
+import static io.dockhealth.testing.FakeHealthServer.response;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dockhealth.proto.health.v1.HealthCheckResponse;
+import io.dockhealth.testing.FakeHealthServer;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -40,7 +41,7 @@ class WatchTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = new FakeHealthServer(true);
+    server = FakeHealthServer.inProcess().manualWatches().start();
     client = client(server);
   }
 
@@ -85,7 +86,7 @@ class WatchTest {
       assertThat(update.status()).isEqualTo(UNKNOWN);
       assertThat(update.error()).isEqualTo("UNAVAILABLE: connection reset");
     });
-    assertThat(server.watches).as("a new stream, without waiting").hasSize(2);
+    assertThat(server.watches()).as("a new stream, without waiting").hasSize(2);
     assertThat(scheduler.delays()).isEmpty();
 
     server.lastWatch().onNext(response(SERVING));
@@ -100,7 +101,7 @@ class WatchTest {
     server.lastWatch().onCompleted();
 
     assertThat(listener.statuses()).containsExactly(SERVING, UNKNOWN);
-    assertThat(server.watches).hasSize(2);
+    assertThat(server.watches()).hasSize(2);
   }
 
   @Test
@@ -109,10 +110,10 @@ class WatchTest {
 
     server.lastWatch().onError(Status.UNAVAILABLE.asRuntimeException());
     assertThat(scheduler.delays()).containsExactly(Duration.ofSeconds(1));
-    assertThat(server.watches).as("no stream before the delay").hasSize(1);
+    assertThat(server.watches()).as("no stream before the delay").hasSize(1);
 
     scheduler.runNext();
-    assertThat(server.watches).hasSize(2);
+    assertThat(server.watches()).hasSize(2);
     server.lastWatch().onError(Status.UNAVAILABLE.asRuntimeException());
     scheduler.runNext();
     server.lastWatch().onError(Status.UNAVAILABLE.asRuntimeException());
@@ -157,7 +158,8 @@ class WatchTest {
 
   @Test
   void watch_serverWithoutHealthService_stopsAndReportsUnimplemented() throws Exception {
-    try (FakeHealthServer bare = new FakeHealthServer(false); DockhealthClient bareClient = client(bare)) {
+    try (FakeHealthServer bare = FakeHealthServer.inProcess().withoutHealthService().start();
+        DockhealthClient bareClient = client(bare)) {
       bareClient.watch("web", listener);
 
       assertThat(listener.stops).singleElement()
@@ -178,7 +180,7 @@ class WatchTest {
 
     assertThat(stream.isCancelled()).isTrue();
     assertThat(listener.statuses()).containsExactly(SERVING);
-    assertThat(server.watches).as("no reconnect").hasSize(1);
+    assertThat(server.watches()).as("no reconnect").hasSize(1);
   }
 
   @Test
@@ -190,7 +192,7 @@ class WatchTest {
     watch.close();
 
     assertThat(scheduler.pending()).isEmpty();
-    assertThat(server.watches).hasSize(1);
+    assertThat(server.watches()).hasSize(1);
   }
 
   @Test
@@ -221,7 +223,7 @@ class WatchTest {
       server.lastWatch().onNext(response(NOT_SERVING));
 
       assertThat(listener.statuses()).containsExactly(SERVING, NOT_SERVING);
-      assertThat(server.watches).hasSize(1);
+      assertThat(server.watches()).hasSize(1);
       assertThat(logged).hasSize(2).allSatisfy(record -> {
         assertThat(record.getLevel()).isEqualTo(Level.WARNING);
         assertThat(record.getMessage()).contains("the watch carries on");
@@ -237,8 +239,8 @@ class WatchTest {
   void close_endsEveryWatch() {
     client.watch("a", listener);
     client.watch("b", listener);
-    ServerCallStreamObserver<?> a = (ServerCallStreamObserver<?>) server.watches.get(0);
-    ServerCallStreamObserver<?> b = (ServerCallStreamObserver<?>) server.watches.get(1);
+    ServerCallStreamObserver<?> a = (ServerCallStreamObserver<?>) server.watches().get(0);
+    ServerCallStreamObserver<?> b = (ServerCallStreamObserver<?>) server.watches().get(1);
 
     client.close();
 

@@ -10,9 +10,11 @@ import io.dockhealth.lua.testing.DockerEvents;
 import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Http.Answer;
 import io.dockhealth.lua.testing.Nginx;
-import io.dockhealth.lua.testing.Sidecar;
 import io.dockhealth.lua.testing.Traffic;
 import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.Ports;
+import io.dockhealth.testing.SidecarProcess;
+import io.dockhealth.testing.SidecarProcess.Readiness;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -46,8 +48,8 @@ class HostsTopologyIT {
 
   private static DockerEngine engine1;
   private static DockerEngine engine2;
-  private static Sidecar sidecar1;
-  private static Sidecar sidecar2;
+  private static SidecarProcess sidecar1;
+  private static SidecarProcess sidecar2;
   private static Backend host1;
   private static Backend host2;
   private static Nginx nginx;
@@ -56,8 +58,8 @@ class HostsTopologyIT {
   static void start() {
     engine1 = DockerEngine.start("lua-hosts-1");
     engine2 = DockerEngine.start("lua-hosts-2");
-    sidecar1 = Sidecar.start(engine1);
-    sidecar2 = Sidecar.start(engine2);
+    sidecar1 = SidecarProcess.builder(engine1.host()).httpPort(Ports.free()).readiness(Readiness.IN_SYNC).start();
+    sidecar2 = SidecarProcess.builder(engine2.host()).httpPort(Ports.free()).readiness(Readiness.IN_SYNC).start();
     host1 = Backend.start("host1");
     host2 = Backend.start("host2");
     nginx = Nginx.start("hosts", 2, """
@@ -97,7 +99,7 @@ class HostsTopologyIT {
                 content_by_lua_block { require("resty.dockhealth").status() }
             }
         }
-        """.formatted(host1.address(), sidecar1.address(), host2.address(), sidecar2.address(),
+        """.formatted(host1.address(), sidecar1.httpAddress(), host2.address(), sidecar2.httpAddress(),
         STALE_AFTER_SECONDS));
   }
 
@@ -250,16 +252,16 @@ class HostsTopologyIT {
     await().atMost(AWAIT).untilAsserted(() -> assertThat(who(port(), "/c/epsilon/", 10)).contains("host1", "host2"));
     // Two workers, two instances: one long-poll per instance at each sidecar, never one per worker.
     await().atMost(AWAIT).untilAsserted(() -> {
-      assertThat(sidecar1.longPolls()).isEqualTo(2);
-      assertThat(sidecar2.longPolls()).isEqualTo(2);
+      assertThat(sidecar1.httpLongPolls()).isEqualTo(2);
+      assertThat(sidecar2.httpLongPolls()).isEqualTo(2);
     });
 
-    long before1 = sidecar1.requestsServed();
-    long before2 = sidecar2.requestsServed();
+    long before1 = sidecar1.httpRequestsServed();
+    long before2 = sidecar2.httpRequestsServed();
     List<String> seen = new ArrayList<>(who(port(), "/o/epsilon/", 500));
     seen.addAll(who(port(), "/c/epsilon/", 500));
-    long after1 = sidecar1.requestsServed();
-    long after2 = sidecar2.requestsServed();
+    long after1 = sidecar1.httpRequestsServed();
+    long after2 = sidecar2.httpRequestsServed();
 
     System.out.printf("hosts: sidecar requests during 1,000 user requests: %d and %d%n", after1 - before1,
         after2 - before2);
@@ -268,8 +270,8 @@ class HostsTopologyIT {
     // own pace: at most a couple per poller, however many user requests there were.
     assertThat(after1 - before1).as("sidecar1's requests during 1,000 user requests").isLessThanOrEqualTo(4);
     assertThat(after2 - before2).as("sidecar2's requests during 1,000 user requests").isLessThanOrEqualTo(4);
-    assertThat(sidecar1.longPolls()).isEqualTo(2);
-    assertThat(sidecar2.longPolls()).isEqualTo(2);
+    assertThat(sidecar1.httpLongPolls()).isEqualTo(2);
+    assertThat(sidecar2.httpLongPolls()).isEqualTo(2);
   }
 
   @Test
@@ -297,8 +299,8 @@ class HostsTopologyIT {
   }
 
   /** The pid of the worker polling {@code sidecar} for {@code instance}, from the status handler. */
-  private static long pollerOf(String instance, Sidecar sidecar) {
-    Pattern pid = Pattern.compile("\"" + instance + "\":\\{.*?\"" + Pattern.quote(sidecar.address())
+  private static long pollerOf(String instance, SidecarProcess sidecar) {
+    Pattern pid = Pattern.compile("\"" + instance + "\":\\{.*?\"" + Pattern.quote(sidecar.httpAddress())
         + "\":\\{[^}]*\"polled_by_pid\":(\\d+)");
     return await().atMost(AWAIT).until(() -> {
       Matcher m = pid.matcher(Http.get(port(), "/dockhealth").body());
@@ -338,7 +340,7 @@ class HostsTopologyIT {
         .isBetween(STALE_AFTER_SECONDS * 1000L - 100, STALE_AFTER_SECONDS * 1000L + 2000);
     assertThat(who(port(), "/o/gamma/", 20)).as("fail_open: every known host").contains("host1", "host2");
     assertThat(Http.get(port(), "/dockhealth").body())
-        .contains("\"" + sidecar1.address() + "\":{\"answered_ago\":")
+        .contains("\"" + sidecar1.httpAddress() + "\":{\"answered_ago\":")
         .containsPattern("\"last_error\":\"GET /v1/[^\"]*(connect failed|closed|refused)")
         .contains("\"stale\":true");
 
@@ -350,6 +352,6 @@ class HostsTopologyIT {
     });
     assertThat(nginx.pid()).isEqualTo(master);
     assertThat(nginx.workerPids()).as("the same workers: no reload, no restart").isEqualTo(workers);
-    assertThat(nginx.errorLog()).contains("sidecar " + sidecar1.address() + " answers again after");
+    assertThat(nginx.errorLog()).contains("sidecar " + sidecar1.httpAddress() + " answers again after");
   }
 }

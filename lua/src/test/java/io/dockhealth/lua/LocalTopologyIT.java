@@ -9,10 +9,11 @@ import io.dockhealth.lua.testing.Backend;
 import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Http.Answer;
 import io.dockhealth.lua.testing.Nginx;
-import io.dockhealth.lua.testing.Sidecar;
 import io.dockhealth.lua.testing.Traffic;
 import io.dockhealth.testing.DockerEngine;
 import io.dockhealth.testing.Ports;
+import io.dockhealth.testing.SidecarProcess;
+import io.dockhealth.testing.SidecarProcess.Readiness;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,14 +41,14 @@ class LocalTopologyIT {
   private static final Duration AWAIT = Duration.ofSeconds(30);
 
   private static DockerEngine engine;
-  private static Sidecar sidecar;
+  private static SidecarProcess sidecar;
   private static Backend fallback;
   private static Nginx nginx;
 
   @BeforeAll
   static void start() {
     engine = DockerEngine.start("lua-local");
-    sidecar = Sidecar.start(engine);
+    sidecar = SidecarProcess.builder(engine.host()).httpPort(Ports.free()).readiness(Readiness.IN_SYNC).start();
     fallback = Backend.start("fallback");
     nginx = Nginx.start("local", 2, """
         lua_shared_dict dockhealth 10m;
@@ -88,7 +89,7 @@ class LocalTopologyIT {
                 content_by_lua_block { require("resty.dockhealth").status() }
             }
         }
-        """.formatted(sidecar.address(), fallback.address()));
+        """.formatted(sidecar.httpAddress(), fallback.address()));
   }
 
   @AfterEach

@@ -1,8 +1,6 @@
 package io.dockhealth.testing;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -664,36 +662,5 @@ public final class DockerEngine implements AutoCloseable {
       waitFor(process.toHandle(), Duration.ofSeconds(10));
     }
     return new Result(command, finished ? process.exitValue() : -1, out.text(), err.text());
-  }
-
-  /** Reads a stream to its end on a daemon thread, so a chatty command never blocks on a pipe. */
-  private static final class Drain extends Thread {
-    private final InputStream in;
-    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-
-    Drain(InputStream in, String what) {
-      super("dockhealth-it-drain-" + what);
-      this.in = in;
-      setDaemon(true);
-      start();
-    }
-
-    @Override
-    public void run() {
-      try (in) {
-        in.transferTo(buffer);
-      } catch (IOException ignored) {
-        // the process went away; keep what was read
-      }
-    }
-
-    String text() {
-      try {
-        join(TimeUnit.SECONDS.toMillis(10));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return buffer.toString(StandardCharsets.UTF_8); // synchronized, like its writes
-    }
   }
 }

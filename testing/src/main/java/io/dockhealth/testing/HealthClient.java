@@ -24,7 +24,12 @@ public final class HealthClient implements AutoCloseable {
   private final List<Context.CancellableContext> watches = new ArrayList<>();
 
   public HealthClient(InetSocketAddress address) {
-    channel = NettyChannelBuilder.forAddress(address).usePlaintext().build();
+    this(NettyChannelBuilder.forAddress(address).usePlaintext().build());
+  }
+
+  /** A client over {@code channel}, such as a {@link FakeHealthServer}'s; {@link #close()} shuts it down. */
+  public HealthClient(ManagedChannel channel) {
+    this.channel = channel;
   }
 
   /** The channel, for calls this class has no shortcut for. */

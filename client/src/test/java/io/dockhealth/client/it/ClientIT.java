@@ -18,6 +18,8 @@ import io.dockhealth.proto.v1.MembershipRule;
 import io.dockhealth.proto.v1.State;
 import io.dockhealth.proto.v1.WatchContainersResponse;
 import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.FakeHealthServer;
+import io.dockhealth.testing.SidecarProcess;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
@@ -41,7 +43,7 @@ class ClientIT {
   static void start() throws Exception {
     engine = DockerEngine.start("client-it");
     webId = engine.docker("run", "-d", "--name", "web", "--network", "host", DockerEngine.IMAGE, "sleep", "600");
-    sidecar = SidecarProcess.start(engine, 0);
+    sidecar = SidecarProcess.builder(engine.host()).start();
   }
 
   @AfterAll
@@ -81,7 +83,7 @@ class ClientIT {
 
   @Test
   void unaryCalls_answerFromTheRealSidecar() throws Exception {
-    try (DockhealthClient client = DockhealthClient.newBuilder(sidecar.address()).deadline(Duration.ofSeconds(5)).build()) {
+    try (DockhealthClient client = DockhealthClient.newBuilder(sidecar.grpcAddress()).deadline(Duration.ofSeconds(5)).build()) {
       assertThat(client.awaitReady(Duration.ofSeconds(10))).isTrue();
       await().atMost(Duration.ofSeconds(30)).until(() -> client.check("") == SERVING);
 
@@ -104,11 +106,11 @@ class ClientIT {
 
   @Test
   void watch_followsTheSidecarThroughARestart() throws Exception {
-    SidecarProcess first = SidecarProcess.start(engine, 0);
-    int port = first.port();
+    SidecarProcess first = SidecarProcess.builder(engine.host()).start();
+    int port = first.grpcPort();
     Recorder recorder = new Recorder();
     List<ServingStatus> statuses;
-    try (DockhealthClient client = DockhealthClient.newBuilder(first.address()).reconnectBackoff(QUICK).build();
+    try (DockhealthClient client = DockhealthClient.newBuilder(first.grpcAddress()).reconnectBackoff(QUICK).build();
         Watch watch = client.watch("web", recorder)) {
       await().atMost(Duration.ofSeconds(30)).until(() -> recorder.last() == SERVING);
 
@@ -117,7 +119,7 @@ class ClientIT {
       // Why the stream ended, e.g. CANCELLED (the server reset it on its way down) or UNAVAILABLE.
       assertThat(recorder.updates.get(recorder.updates.size() - 1).error()).isNotEmpty();
 
-      try (SidecarProcess second = SidecarProcess.start(engine, port)) {
+      try (SidecarProcess second = SidecarProcess.builder(engine.host()).grpcPort(port).start()) {
         await().atMost(Duration.ofSeconds(30)).until(() -> recorder.last() == SERVING);
         assertThat(client.check("web")).isEqualTo(SERVING);
         statuses = recorder.statuses();
@@ -139,7 +141,7 @@ class ClientIT {
   @Test
   void watch_serverWithoutTheHealthService_stopsAfterOneCall() throws Exception {
     Recorder recorder = new Recorder();
-    try (BareServer bare = BareServer.withoutHealthService();
+    try (FakeHealthServer bare = FakeHealthServer.onLoopback().withoutHealthService().start();
         DockhealthClient client = DockhealthClient.newBuilder(bare.address()).reconnectBackoff(QUICK).build();
         Watch watch = client.watch("web", recorder)) {
       await().atMost(Duration.ofSeconds(10)).until(() -> !recorder.stops.isEmpty());
@@ -155,7 +157,7 @@ class ClientIT {
   @Test
   void watchContainers_everythingFirst_thenChanges() throws Exception {
     List<WatchContainersResponse> updates = new CopyOnWriteArrayList<>();
-    try (DockhealthClient client = DockhealthClient.newBuilder(sidecar.address()).build()) {
+    try (DockhealthClient client = DockhealthClient.newBuilder(sidecar.grpcAddress()).build()) {
       await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> client.check("web") == SERVING);
       try (Watch watch = client.watchContainers(new ContainerListener() {
         @Override

@@ -7,6 +7,8 @@ import io.dockhealth.client.DockhealthClient;
 import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
 import io.dockhealth.proto.v1.HealthStatus;
 import io.dockhealth.testing.DockerEngine;
+import io.dockhealth.testing.FakeHealthServer;
+import io.dockhealth.testing.SidecarProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,8 +39,8 @@ class ProbeIT {
     // Healthy never: the probe fails at once, and one failure is enough.
     engine.docker("run", "-d", "--name", "sick", "--network", "host", "--health-cmd", "false",
         "--health-interval", "1s", "--health-retries", "1", DockerEngine.IMAGE, "sleep", "600");
-    sidecar = SidecarProcess.start(engine, 0);
-    addr = sidecar.address();
+    sidecar = SidecarProcess.builder(engine.host()).start();
+    addr = sidecar.grpcAddress();
     client = DockhealthClient.newBuilder(addr).build();
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
         .until(() -> client.check("") == ServingStatus.SERVING && client.check("web") == ServingStatus.SERVING);
@@ -63,7 +65,7 @@ class ProbeIT {
         List.of("-addr=" + addr, "-service=web"),
         List.of("-addr", addr, "-service", "web"),
         List.of("--addr=" + addr, "--service=web"),
-        List.of("-addr=:" + sidecar.port(), "-service=web"))) {
+        List.of("-addr=:" + sidecar.grpcPort(), "-service=web"))) {
       Probe.Result result = Probe.run(args.toArray(String[]::new));
       assertThat(result.exitCode()).as("%s: %s", args, result.err()).isZero();
       assertThat(result.errLines()).as("%s", args).containsExactly("status: SERVING");
@@ -95,8 +97,8 @@ class ProbeIT {
   @Test
   void stoppedServer_exits2_afterTheConnectTimeout() throws Exception {
     String otherAddr;
-    try (SidecarProcess other = SidecarProcess.start(engine, 0)) {
-      otherAddr = other.address();
+    try (SidecarProcess other = SidecarProcess.builder(engine.host()).start()) {
+      otherAddr = other.grpcAddress();
       // Exit 4 until the new sidecar has read Docker ("" is NOT_SERVING until then), then 0.
       await().atMost(Duration.ofSeconds(30)).until(() -> Probe.run("-addr=" + otherAddr).exitCode() == 0);
       other.stop();
@@ -150,7 +152,7 @@ class ProbeIT {
 
   @Test
   void serverWithoutTheHealthService_exits3_unimplemented() throws Exception {
-    try (BareServer bare = BareServer.withoutHealthService()) {
+    try (FakeHealthServer bare = FakeHealthServer.onLoopback().withoutHealthService().start()) {
       Probe.Result result = Probe.run("-addr=" + bare.address());
       assertThat(result.exitCode()).isEqualTo(3);
       assertThat(result.errLines()).containsExactly("error: this server does not implement the grpc health protocol"
@@ -161,7 +163,8 @@ class ProbeIT {
   @Test
   void unixSocket_inAddr() throws Exception {
     Path socket = tmp.resolve("health.sock");
-    try (BareServer server = BareServer.healthOnUnixSocket(socket)) {
+    try (FakeHealthServer server = FakeHealthServer.onUnixSocket(socket).start()) {
+      server.set("", ServingStatus.SERVING);
       Probe.Result serving = Probe.run("-addr=unix://" + socket);
       assertThat(serving.exitCode()).as(serving.err()).isZero();
       assertThat(serving.errLines()).containsExactly("status: SERVING");

@@ -4,6 +4,7 @@ import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.NO
 import static io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus.SERVING;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dockhealth.testing.FakeHealthServer;
 import io.grpc.Metadata;
 import java.net.ServerSocket;
 import java.util.List;
@@ -20,12 +21,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * probed in ProbeIT.
  */
 class CheckCommandTest {
-  private static LocalHealthServer server;
+  private static FakeHealthServer server;
   private static String addr;
 
   @BeforeAll
   static void startServer() throws Exception {
-    server = new LocalHealthServer(true);
+    server = FakeHealthServer.onLoopback().start();
     addr = server.address();
   }
 
@@ -36,11 +37,10 @@ class CheckCommandTest {
 
   @BeforeEach
   void statuses() {
-    server.statuses.clear();
-    server.statuses.put("", SERVING);
-    server.statuses.put("web", SERVING);
-    server.statuses.put("down", NOT_SERVING);
-    server.headers.clear();
+    server.reset();
+    server.set("", SERVING);
+    server.set("web", SERVING);
+    server.set("down", NOT_SERVING);
   }
 
   @Test
@@ -87,7 +87,7 @@ class CheckCommandTest {
 
   @Test
   void serverWithoutHealthService_exits3_saysSo() throws Exception {
-    try (LocalHealthServer bare = new LocalHealthServer(false)) {
+    try (FakeHealthServer bare = FakeHealthServer.onLoopback().withoutHealthService().start()) {
       ProbeRun run = ProbeRun.of("-addr=" + bare.address());
       assertThat(run.exitCode()).isEqualTo(ExitCode.RPC_FAILURE);
       assertThat(run.errLines()).containsExactly("error: this server does not implement the grpc health protocol"
@@ -133,12 +133,12 @@ class CheckCommandTest {
         "-user-agent=my-check/1", "-gzip").exitCode()).isZero();
     assertThat(ProbeRun.of("-addr=" + addr).exitCode()).isZero();
 
-    Metadata withFlags = server.headers.get(0);
+    Metadata withFlags = server.headers().get(0);
     assertThat(withFlags.getAll(Metadata.Key.of("x-team", Metadata.ASCII_STRING_MARSHALLER)))
         .containsExactly("shop", "web");
     assertThat(withFlags.get(Metadata.Key.of("user-agent", Metadata.ASCII_STRING_MARSHALLER))).startsWith("my-check/1 ");
     assertThat(withFlags.get(Metadata.Key.of("grpc-encoding", Metadata.ASCII_STRING_MARSHALLER))).isEqualTo("gzip");
-    Metadata plain = server.headers.get(1);
+    Metadata plain = server.headers().get(1);
     assertThat(plain.get(Metadata.Key.of("user-agent", Metadata.ASCII_STRING_MARSHALLER))).startsWith("dockhealth-probe ");
     assertThat(plain.get(Metadata.Key.of("grpc-encoding", Metadata.ASCII_STRING_MARSHALLER))).isNull();
   }

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.dockhealth.client.HealthUpdate;
 import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
+import io.dockhealth.testing.FakeHealthServer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -16,12 +17,12 @@ import org.junit.jupiter.api.Test;
 
 /** watch and list against a health server on a real loopback port (the sidecar: see ProbeIT). */
 class WatchAndListCommandTest {
-  private LocalHealthServer server;
+  private FakeHealthServer server;
 
   @BeforeEach
   void start() throws Exception {
-    server = new LocalHealthServer(true);
-    server.statuses.put("", SERVING);
+    server = FakeHealthServer.onLoopback().start();
+    server.set("", SERVING);
   }
 
   @AfterEach
@@ -31,11 +32,11 @@ class WatchAndListCommandTest {
 
   @Test
   void watch_printsEachChangeWithATimestamp_untilCount() {
-    server.statuses.put("web", NOT_SERVING);
+    server.set("web", NOT_SERVING);
     CompletableFuture<ProbeRun> run = CompletableFuture.supplyAsync(
         () -> ProbeRun.of("watch", "-addr=" + server.address(), "-service=web", "-count=3"));
     // The first line is the status the server sends at once; then each set() is a change.
-    await().atMost(Duration.ofSeconds(10)).until(() -> !server.headers.isEmpty());
+    await().atMost(Duration.ofSeconds(10)).until(() -> !server.headers().isEmpty());
     server.set("web", NOT_SERVING); // no change: not printed
     server.set("web", SERVING);
     server.set("web", NOT_SERVING);
@@ -58,7 +59,7 @@ class WatchAndListCommandTest {
 
   @Test
   void watch_serverWithoutHealthService_exits3() throws Exception {
-    try (LocalHealthServer bare = new LocalHealthServer(false)) {
+    try (FakeHealthServer bare = FakeHealthServer.onLoopback().withoutHealthService().start()) {
       ProbeRun run = ProbeRun.of("watch", "-addr=" + bare.address());
       assertThat(run.exitCode()).isEqualTo(ExitCode.RPC_FAILURE);
       assertThat(run.errLines()).containsExactly("error: this server does not implement the grpc health protocol"
@@ -87,8 +88,8 @@ class WatchAndListCommandTest {
 
   @Test
   void list_serverWithHealthOnly_fallsBackToHealthList() {
-    server.statuses.put("web", SERVING);
-    server.statuses.put("db", NOT_SERVING);
+    server.set("web", SERVING);
+    server.set("db", NOT_SERVING);
     ProbeRun run = ProbeRun.of("list", "-addr=" + server.address());
     assertThat(run.exitCode()).isZero();
     assertThat(run.outLines()).containsExactly(
@@ -104,7 +105,7 @@ class WatchAndListCommandTest {
 
   @Test
   void list_serverWithoutAnyHealthService_exits3() throws Exception {
-    try (LocalHealthServer bare = new LocalHealthServer(false)) {
+    try (FakeHealthServer bare = FakeHealthServer.onLoopback().withoutHealthService().start()) {
       ProbeRun run = ProbeRun.of("list", "-addr=" + bare.address());
       assertThat(run.exitCode()).isEqualTo(ExitCode.RPC_FAILURE);
       assertThat(run.errLines()).singleElement().asString()
