@@ -1,22 +1,16 @@
 package io.dockhealth.server;
 
 import com.google.common.net.HostAndPort;
+import io.dockhealth.server.api.Durations;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/**
- * Parsers for flag values; each error says what it got and what it expects. Public for the HTTP
- * gateway, whose {@code wait} parameter takes durations written the same way.
- */
-public final class Flags {
+/** Parsers for flag values; each error says what it got and what it expects. */
+final class Flags {
   private Flags() {}
 
   /** {@code host:port}, {@code [v6]:port}; port 0 picks a free port. */
@@ -73,56 +67,15 @@ public final class Flags {
     }
   }
 
-  /**
-   * A duration as Go and Docker write them ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h30m})
-   * or in ISO-8601 ({@code PT30S}).
-   */
-  public static final class DurationValue implements ITypeConverter<Duration> {
-    private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h)");
-
+  /** A duration as {@link Durations} reads them, in the CLI's terms: a bad value is a conversion error. */
+  static final class DurationValue implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      String text = value.trim().toLowerCase(Locale.ROOT);
-      if (text.startsWith("p")) {
-        try {
-          return nonNegative(Duration.parse(text.toUpperCase(Locale.ROOT)), value);
-        } catch (DateTimeParseException e) {
-          throw invalid(value);
-        }
-      }
-      Matcher matcher = PART.matcher(text);
-      Duration total = Duration.ZERO;
-      int end = 0;
       try {
-        while (matcher.find() && matcher.start() == end) {
-          long amount = Long.parseLong(matcher.group(1));
-          total = total.plus(switch (matcher.group(2)) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "s" -> Duration.ofSeconds(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            default -> Duration.ofHours(amount);
-          });
-          end = matcher.end();
-        }
-      } catch (NumberFormatException | ArithmeticException e) {
-        // More digits than a long holds, or more time than a Duration does.
-        throw invalid(value);
+        return Durations.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
       }
-      if (end == 0 || end != text.length()) {
-        throw invalid(value);
-      }
-      return total;
-    }
-
-    private static Duration nonNegative(Duration duration, String value) {
-      if (duration.isNegative()) {
-        throw invalid(value);
-      }
-      return duration;
-    }
-
-    private static TypeConversionException invalid(String value) {
-      return new TypeConversionException("'" + value + "' (expected: a duration such as 500ms, 30s, 5m or 1h30m)");
     }
   }
 }

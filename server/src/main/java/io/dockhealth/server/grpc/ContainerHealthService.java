@@ -11,6 +11,8 @@ import io.dockhealth.proto.v1.ListServicesResponse;
 import io.dockhealth.proto.v1.Service;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.api.ProtoMapping;
+import io.dockhealth.server.api.ServiceNames;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.Snapshot;

@@ -5,6 +5,8 @@ import io.dockhealth.proto.health.v1.HealthCheckResponse;
 import io.dockhealth.proto.health.v1.HealthGrpc;
 import io.dockhealth.proto.health.v1.HealthListRequest;
 import io.dockhealth.proto.health.v1.HealthListResponse;
+import io.dockhealth.server.api.ProtoMapping;
+import io.dockhealth.server.api.ServiceNames;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.Snapshot;

@@ -1,6 +1,6 @@
 package io.dockhealth.server.http;
 
-import io.dockhealth.server.grpc.ProtoMapping;
+import io.dockhealth.server.api.ProtoMapping;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.Member;

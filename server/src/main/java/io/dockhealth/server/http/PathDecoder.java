@@ -1,6 +1,6 @@
 package io.dockhealth.server.http;
 
-import io.dockhealth.server.grpc.ServiceNames;
+import io.dockhealth.server.api.ServiceNames;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

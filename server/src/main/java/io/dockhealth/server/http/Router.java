@@ -2,7 +2,7 @@ package io.dockhealth.server.http;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import io.dockhealth.server.Flags;
+import io.dockhealth.server.api.Durations;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import picocli.CommandLine.TypeConversionException;
 
 /**
  * Turns a request line into the endpoint it asks for, or into the error that answers it. Pure: no
@@ -229,8 +228,8 @@ final class Router {
     String value = single(query, "wait");
     Duration wait;
     try {
-      wait = new Flags.DurationValue().convert(value);
-    } catch (TypeConversionException e) {
+      wait = Durations.parse(value);
+    } catch (IllegalArgumentException e) {
       throw new BadRequest("wait: " + e.getMessage());
     }
     // A longer wait is cut, not refused: a client asking for 10m is served as well as it can be.

@@ -12,6 +12,7 @@ import io.dockhealth.proto.health.v1.HealthCheckResponse;
 import io.dockhealth.proto.health.v1.HealthCheckResponse.ServingStatus;
 import io.dockhealth.proto.health.v1.HealthGrpc;
 import io.dockhealth.proto.health.v1.HealthListRequest;
+import io.dockhealth.server.api.ServiceNames;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.ContainerState;
 import io.dockhealth.server.model.HealthStatus;

@@ -1,4 +1,4 @@
-package io.dockhealth.server.grpc;
+package io.dockhealth.server.api;
 
 import com.google.protobuf.Timestamp;
 import io.dockhealth.proto.health.v1.HealthCheckResponse;

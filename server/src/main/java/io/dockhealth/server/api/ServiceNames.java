@@ -1,4 +1,4 @@
-package io.dockhealth.server.grpc;
+package io.dockhealth.server.api;
 
 import io.grpc.Status;
 
@@ -13,7 +13,7 @@ public final class ServiceNames {
   private ServiceNames() {}
 
   /** INVALID_ARGUMENT saying what is wrong with the name, or null when it may be looked up. */
-  static Status validate(String name) {
+  public static Status validate(String name) {
     if (name.length() > MAX_LENGTH) {
       return Status.INVALID_ARGUMENT.withDescription(
           "service name is " + name.length() + " characters long (expected: at most " + MAX_LENGTH + ")");
