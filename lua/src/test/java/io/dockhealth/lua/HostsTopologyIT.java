@@ -350,6 +350,6 @@ class HostsTopologyIT {
     });
     assertThat(nginx.pid()).isEqualTo(master);
     assertThat(nginx.workerPids()).as("the same workers: no reload, no restart").isEqualTo(workers);
-    assertThat(nginx.errorLog()).contains("sidecar " + sidecar1.address() + " answers again after");
+    assertThat(nginx.errorLog()).contains("sidecar " + sidecar1.address() + ": answers again, in sync, after");
   }
 }
