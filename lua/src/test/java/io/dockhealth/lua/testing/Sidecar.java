@@ -36,6 +36,7 @@ public final class Sidecar implements AutoCloseable {
   private final List<String> flags;
   private final List<String> log = new CopyOnWriteArrayList<>();
   private Process process; // guarded by this
+  private boolean paused; // guarded by this
 
   private Sidecar(DockerEngine engine, int port, List<String> flags) {
     this.engine = engine;
@@ -52,6 +53,14 @@ public final class Sidecar implements AutoCloseable {
 
   /** (Re)starts the process on the same port and waits until {@code /healthz} answers 200. */
   public synchronized void start() {
+    start(true);
+  }
+
+  /**
+   * (Re)starts the process on the same port and waits until {@code /healthz} answers: with
+   * {@code inSync}, 200 (in sync with Docker); without, any answer (503 while Docker is away).
+   */
+  public synchronized void start(boolean inSync) {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("sidecar on port " + port + " is running");
     }
@@ -85,7 +94,8 @@ public final class Sidecar implements AutoCloseable {
         throw new IllegalStateException("sidecar exited with " + started.exitValue() + ": " + String.join("\n", log));
       }
       try {
-        return Http.get(port, "/healthz").status() == 200;
+        int status = Http.get(port, "/healthz").status();
+        return status == 200 || (!inSync && status == 503);
       } catch (UncheckedIOException e) {
         return false;
       }
@@ -101,6 +111,25 @@ public final class Sidecar implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+  }
+
+  /** SIGSTOP, as a hang: the process keeps its sockets (connections are accepted) but answers nothing. */
+  public synchronized void pause() {
+    signal("STOP");
+    paused = true;
+  }
+
+  /** SIGCONT after {@link #pause()}. */
+  public synchronized void resume() {
+    signal("CONT");
+    paused = false;
+  }
+
+  private void signal(String name) {
+    Command kill = Command.run(Path.of("."), Duration.ofSeconds(10), "kill", "-" + name, Long.toString(process.pid()));
+    if (kill.exitCode() != 0) {
+      throw new IllegalStateException(kill.describe());
     }
   }
 
@@ -145,6 +174,9 @@ public final class Sidecar implements AutoCloseable {
   public synchronized void close() {
     if (process == null) {
       return;
+    }
+    if (paused) {
+      resume(); // a stopped JVM would not act on SIGTERM
     }
     process.destroy();
     try {
