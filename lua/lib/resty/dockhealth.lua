@@ -136,13 +136,13 @@ end
 
 -- The first try: the next peer round-robin, skipping those the passive checks skip, and one more
 -- try per other peer (bounded by tries and proxy_next_upstream_tries).
-local function first(inst, req, now)
-    local peer, index = picker.pick(req.cursor, inst.worker.passive.down, now)
+local function first(inst, req)
+    local down = inst.worker.passive.down
+    local peer, index = picker.pick(req.cursor, down, next(down) and ngx_now() or 0)
     if not peer then
         return nil
     end
     req.index = index
-    req.tried = {}
     local more = req.cursor.n - 1
     if inst.tries and more > inst.tries - 1 then
         more = inst.tries - 1
@@ -189,24 +189,31 @@ function _M.balance(name, service)
         end
         return
     end
-    local now = ngx_now()
     local peer
-    if not req.peer then
-        peer = first(inst, req, now)
+    local last = req.peer
+    if not last then
+        peer = first(inst, req)
     else
-        local passive = inst.worker.passive
+        local passive, now = inst.worker.passive, ngx_now()
         -- "failed" is an error, a timeout or a status proxy_next_upstream retries; "next" (http_403,
         -- http_404) is not a failure for nginx's max_fails either.
         if get_last_failure() == "failed" then
-            passive:failed(req.peer, now)
+            passive:failed(last, now)
         end
-        peer = picker.retry(req.cursor, req.index, req.tried, passive.down, now)
+        local tried = req.tried
+        if not tried then
+            tried = { [last.addr] = true }
+            req.tried = tried
+        end
+        peer = picker.retry(req.cursor, req.index, tried, passive.down, now)
+        if peer then
+            tried[peer.addr] = true
+        end
     end
     if not peer then
         -- More tries than peers: set_more_tries prevents it.
         return fail(inst, "every peer has been tried")
     end
-    req.tried[peer.addr] = true
     req.peer = peer
     ok, err = set_current_peer(peer.host, peer.port)
     if not ok then
@@ -225,13 +232,18 @@ end
 -- @tparam string name the instance
 function _M.log(name)
     local inst = get(name)
+    -- Nothing to count unless nginx answered 502 or 504: the common case costs one call.
+    local status = ngx.status
+    if status ~= 502 and status ~= 504 then
+        return
+    end
     local req = ngx.ctx.dockhealth
     if not req or req.inst ~= inst or not req.peer then
         return
     end
     local var = ngx.var
-    local status = last_of(var.upstream_status)
-    if (status == "502" or status == "504") and last_of(var.upstream_bytes_received) == "0" then
+    local last = last_of(var.upstream_status)
+    if (last == "502" or last == "504") and last_of(var.upstream_bytes_received) == "0" then
         inst.worker.passive:failed(req.peer, ngx_now())
     end
 end

@@ -163,8 +163,8 @@ function Poller:failing(err, since, now)
         shm.bump(dict, inst.keys.gen)
     end
     if not fail_since then
-        self:log(WARN, "failed: ", err, "; its last snapshot counts until ", inst.stale_after,
-            " s after ", since < now and "its last answer" or "now", "; retrying")
+        self:log(WARN, "failed: ", err, "; trusting its last snapshot, if any, for ", inst.stale_after,
+            " s from ", since < now and "the start of the exchange that failed" or "now", "; retrying")
     end
 end
 

@@ -1,9 +1,9 @@
 package io.dockhealth.lua;
 
-import static io.dockhealth.lua.testing.Traffic.who;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.dockhealth.lua.testing.BalancerStatus;
 import io.dockhealth.lua.testing.DockerEvents;
 import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Http.Answer;
@@ -162,8 +162,11 @@ class ClusterTopologyIT {
     return answers.stream().collect(Collectors.groupingBy(Answer::who, Collectors.counting()));
   }
 
+  /** Every worker sends shop's requests to all four containers. */
   private static void awaitAllFour() {
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(who(port(), "/o/shop/", 12)).containsAll(SHOP));
+    String eligible = SHOP.stream().map(name -> "\"" + addressOf.get(name) + " " + name + "\"")
+        .collect(Collectors.joining(","));
+    BalancerStatus.awaitEveryWorkerSees(port(), "/dockhealth", "\"shop\":{\"eligible\":[" + eligible + "]");
   }
 
   @Test

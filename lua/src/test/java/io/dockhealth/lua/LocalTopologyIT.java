@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.dockhealth.lua.testing.Backend;
+import io.dockhealth.lua.testing.BalancerStatus;
 import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Http.Answer;
 import io.dockhealth.lua.testing.Nginx;
@@ -182,6 +183,10 @@ class LocalTopologyIT {
     return nginx.port();
   }
 
+  private static void awaitEveryWorkerSees(String fragment) {
+    BalancerStatus.awaitEveryWorkerSees(port(), "/dockhealth", fragment);
+  }
+
   @Test
   void composeService_oneContainerUnhealthy_allTrafficToTheOther_sharedAgainWhenItRecovers() {
     String web1 = container("shop-web-1", "web", Serves.NAME, true);
@@ -251,9 +256,8 @@ class LocalTopologyIT {
     // Every eligible peer refuses: each is tried once, then nginx gives up.
     String gone1 = container("dead-1", "dead", Serves.NONE);
     String gone2 = container("dead-2", "dead", Serves.NONE);
-    // Wait until the balancer knows both: a 502 alone may come while it knows only the first.
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/dead/", 1))
-        .singleElement().satisfies(a -> assertThat(a.upstreams()).hasSize(2)));
+    // Wait until every worker knows both: a 502 alone may come while one knows only the first.
+    awaitEveryWorkerSees("\"dead\":{\"eligible\":[\"" + gone1 + " dead-1\",\"" + gone2 + " dead-2\"]");
     for (Answer a : Traffic.send(port(), "/o/dead/", 10)) {
       assertThat(a.status()).isEqualTo(502);
       assertThat(a.upstreams()).containsExactlyInAnyOrder(gone1, gone2);
@@ -280,8 +284,7 @@ class LocalTopologyIT {
   void refusingPeer_skippedAfterMaxFailsFailures_forFailTimeout_byEveryWorker() {
     String refusing = container("skip-refusing", "skip", Serves.NONE);
     String alive = container("skip-ok", "skip", Serves.NAME);
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(Http.get(port(), "/dockhealth").body())
-        .contains(refusing + " skip-refusing", alive + " skip-ok"));
+    awaitEveryWorkerSees("\"skip\":{\"eligible\":[\"" + alive + " skip-ok\",\"" + refusing + " skip-refusing\"]");
 
     // One request after the other (one connection, one worker) for two and a half fail_timeouts.
     List<Answer> answers = new ArrayList<>();
@@ -326,17 +329,19 @@ class LocalTopologyIT {
   void withoutRetries_theLastTryCountsThroughTheLogPhase() {
     // One try per request: a refusing peer fails its request (502), and only log() can count it.
     String refusing = container("solo-refusing", "solo", Serves.NONE);
-    container("solo-ok", "solo", Serves.NAME);
-    List<Answer> failed = new ArrayList<>();
-    await().atMost(AWAIT).untilAsserted(() -> {
-      Answer a = Http.get(port(), "/s/solo/");
-      if (a.status() == 502) {
-        failed.add(a);
-      }
-      assertThat(failed).isNotEmpty();
+    String alive = container("solo-ok", "solo", Serves.NAME);
+    // Until the worker has sent to both: the refusing one once (then it is skipped), the other.
+    List<Answer> seen = new ArrayList<>();
+    await().atMost(AWAIT).until(() -> {
+      seen.add(Http.get(port(), "/s/solo/"));
+      return seen.stream().anyMatch(a -> a.status() == 502)
+          && seen.stream().anyMatch(a -> a.who().equals("solo-ok"));
     });
-    assertThat(failed.get(0).upstreams()).containsExactly(refusing);
-    // Skipped for fail_timeout (60 s) from then on, by every worker.
+    assertThat(seen).filteredOn(a -> a.status() == 502)
+        .allSatisfy(a -> assertThat(a.upstreams()).containsExactly(refusing));
+    assertThat(seen).filteredOn(a -> a.status() == 200)
+        .allSatisfy(a -> assertThat(a.upstreams()).containsExactly(alive));
+    // Skipped for fail_timeout (60 s) from then on: without log(), every other request would fail.
     List<Answer> answers = Traffic.send(port(), "/s/solo/", 40);
     assertThat(Traffic.who(answers)).containsOnly("solo-ok");
   }
