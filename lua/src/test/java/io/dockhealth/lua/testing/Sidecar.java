@@ -105,7 +105,8 @@ public final class Sidecar implements AutoCloseable {
   /** SIGKILL, as a crash: no drain, connections cut. Returns once the process is gone. */
   public synchronized void kill() {
     if (process != null) {
-      process.destroyForcibly();
+      process.destroyForcibly(); // SIGKILL ends a stopped process too
+      paused = false;
       try {
         process.waitFor(10, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
