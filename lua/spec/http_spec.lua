@@ -67,8 +67,8 @@ local function get(scripts, overrides)
     for k, v in pairs(overrides or {}) do
         opts[k] = v
     end
-    local res, err = http.get(opts)
-    return res, err, log
+    local res, err, timed_out = http.get(opts)
+    return res, err, log, timed_out
 end
 
 describe("resty.dockhealth.http", function()
@@ -132,13 +132,21 @@ describe("resty.dockhealth.http", function()
         end)
     end
 
-    it("says which step failed", function()
-        local res, err = get({ { connect_error = "connection refused" } })
+    it("says which step failed, and whether it timed out", function()
+        local res, err, _, timed_out = get({ { connect_error = "connection refused" } })
         assert.is_nil(res)
         assert.are.equal("connect failed: connection refused", err)
-        res, err = get({ { response = "HTTP/1.1 200", error = "timeout" } })
+        assert.is_false(timed_out)
+        res, err, _, timed_out = get({ { response = "HTTP/1.1 200", error = "timeout" } })
         assert.is_nil(res)
         assert.are.equal("reading the status line failed: timeout", err)
+        assert.is_true(timed_out)
+        _, err, _, timed_out = get({ { connect_error = "timeout" } })
+        assert.are.equal("connect failed: timeout", err)
+        assert.is_true(timed_out)
+        _, err, _, timed_out = get({ { response = "HTTP/1.1 200 OK\r\n\r\n" } })
+        assert.are.equal("status 200 without a valid Content-Length", err)
+        assert.is_false(timed_out)
     end)
 
     it("repeats the request once on a fresh connection when a pooled one was closed", function()

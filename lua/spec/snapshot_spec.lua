@@ -116,21 +116,4 @@ describe("resty.dockhealth.snapshot", function()
             assert.is_nil(snapshot.decode("{"))
         end)
     end)
-
-    describe("parse_address", function()
-        it("takes IPv4 and bracketed IPv6 addresses with a port", function()
-            assert.are.same({ "10.0.0.1", 80 }, { snapshot.parse_address("10.0.0.1:80") })
-            -- Brackets kept: set_current_peer and tcpsock:connect need them.
-            assert.are.same({ "[::1]", 8080 }, { snapshot.parse_address("[::1]:8080") })
-        end)
-
-        it("refuses names, bad octets, bad ports and anything else", function()
-            for _, bad in ipairs({ "web:80", "10.0.0.1", "10.0.0.256:80", "10.0.0.1:0", "10.0.0.1:65536",
-                "::1:80", "10.0.0.1:80x", "", 80 }) do
-                local host, err = snapshot.parse_address(bad)
-                assert.is_nil(host, tostring(bad))
-                assert.truthy(err, tostring(bad))
-            end
-        end)
-    end)
 end)

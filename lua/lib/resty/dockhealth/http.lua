@@ -31,8 +31,17 @@ local function fail(sock, err, retry)
     return nil, err, retry
 end
 
+-- A socket operation that failed: the fourth result says whether it timed out.
+local function io_fail(sock, what, err, retry)
+    if sock then
+        sock:close()
+    end
+    return nil, what .. " failed: " .. tostring(err), retry, err == "timeout"
+end
+
 -- One exchange. The third result is true when the request may be repeated on a fresh
--- connection: a pooled connection that the server had already closed.
+-- connection: a pooled connection that the server had already closed; the fourth when it failed
+-- by a timeout.
 local function attempt(opts)
     local sock, err = (opts.tcp or ngx.socket.tcp)()
     if not sock then
@@ -46,7 +55,7 @@ local function attempt(opts)
         ok, err = sock:connect(opts.host, opts.port)
     end
     if not ok then
-        return nil, "connect failed: " .. tostring(err)
+        return io_fail(nil, "connect", err)
     end
     local reused = (sock:getreusedtimes() or 0) > 0
 
@@ -56,13 +65,13 @@ local function attempt(opts)
         .. "User-Agent: " .. USER_AGENT .. "\r\n"
         .. "Accept: application/json\r\n\r\n")
     if not bytes then
-        return fail(sock, "send failed: " .. tostring(err), reused)
+        return io_fail(sock, "send", err, reused)
     end
 
     local line
     line, err = sock:receive("*l")
     if not line then
-        return fail(sock, "reading the status line failed: " .. tostring(err), reused and err == "closed")
+        return io_fail(sock, "reading the status line", err, reused and err == "closed")
     end
     local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
     if not status or major ~= "1" then
@@ -80,7 +89,7 @@ local function attempt(opts)
         end
         line, err = sock:receive("*l")
         if not line then
-            return fail(sock, "reading the headers failed: " .. tostring(err))
+            return io_fail(sock, "reading the headers", err)
         end
         if line == "" then
             break
@@ -114,7 +123,7 @@ local function attempt(opts)
         if length > 0 then
             body, err = sock:receive(length)
             if not body then
-                return fail(sock, "reading the body failed: " .. tostring(err))
+                return io_fail(sock, "reading the body", err)
             end
         end
     end
@@ -131,16 +140,21 @@ local function attempt(opts)
     return { status = status, headers = headers, body = body }
 end
 
---- GET opts.path from opts.host:opts.port. opts: host, port, host_header, path,
--- connect_timeout, send_timeout, read_timeout (ms), max_body (bytes), keepalive_timeout (ms),
--- keepalive_size, pool (a pool name, optional), tcp (a socket factory, for tests; default
--- ngx.socket.tcp). Returns { status, headers (lower-case names), body }, or nil and an error.
+--- GET opts.path from opts.host:opts.port.
+-- @tparam table opts host, port, host_header, path, connect_timeout, send_timeout, read_timeout
+--   (ms), max_body (bytes), keepalive_timeout (ms), keepalive_size, pool (a pool name, optional),
+--   tcp (a socket factory, for tests; default ngx.socket.tcp)
+-- @treturn[1] table { status, headers (lower-case names), body }
+-- @treturn[2] nil
+-- @treturn[2] string what failed
+-- @treturn[2] bool true when it failed by a timeout (connect, send or read)
 function _M.get(opts)
-    local res, err, retry = attempt(opts)
+    local res, err, retry, timed_out = attempt(opts)
     if not res and retry then
-        res, err = attempt(opts)
+        local _
+        res, err, _, timed_out = attempt(opts)
     end
-    return res, err
+    return res, err, timed_out == true
 end
 
 return _M

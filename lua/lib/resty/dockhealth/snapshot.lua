@@ -9,8 +9,8 @@
 -- A snapshot is { version = "12", in_sync = true, services = { { name, entry }, ... } }, sorted
 -- by name so that equal content encodes to the same string (see encode):
 --   hosts topology: entry is the service's status, such as "SERVING";
---   local topology: entry is the list of its containers that have an upstream, each
---     { upstream, serving_status, container_name }, sorted by name then upstream.
+--   local and cluster topologies: entry is the list of its containers that have an upstream,
+--     each { upstream, serving_status, container_name }, sorted by name then upstream.
 
 local cjson = require "cjson.safe"
 local json = require "resty.dockhealth.json"
@@ -19,11 +19,9 @@ local type = type
 local ipairs = ipairs
 local next = next
 local tostring = tostring
-local tonumber = tonumber
 local sort = table.sort
 local format = string.format
 local find = string.find
-local sub = string.sub
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -146,7 +144,7 @@ local function by_member(a, b)
     return a[1] < b[1]
 end
 
---- The local topology's snapshot from a ListContainersResponse (GET /v1/containers): for every
+--- The local and cluster topologies' snapshot from a ListContainersResponse (GET /v1/containers): for every
 -- service name a container answers to, the containers with an upstream ("host:port"). A removed
 -- container is left out; a container without an upstream still makes its names known.
 function _M.from_containers(body)
@@ -231,34 +229,6 @@ function _M.decode(data)
         return nil, "stored snapshot is unreadable: " .. tostring(err or "not an object")
     end
     return doc
-end
-
---- host, port from "1.2.3.4:80" or "[::1]:80"; nil and an error for anything else. Only IP
--- addresses: balancer_by_lua cannot resolve names. An IPv6 host keeps its brackets, which both
--- ngx.balancer.set_current_peer and tcpsock:connect need.
-function _M.parse_address(addr)
-    if type(addr) ~= "string" then
-        return nil, "not a string"
-    end
-    local host, port
-    if sub(addr, 1, 1) == "[" then
-        host, port = addr:match("^(%[[%x:%.]+%]):(%d+)$")
-    else
-        host, port = addr:match("^(%d+%.%d+%.%d+%.%d+):(%d+)$")
-        if host then
-            for octet in host:gmatch("%d+") do
-                if tonumber(octet) > 255 then
-                    host = nil
-                    break
-                end
-            end
-        end
-    end
-    port = tonumber(port)
-    if not host or not port or port < 1 or port > 65535 then
-        return nil, "expected an IP address and port such as 10.0.0.1:80 or [::1]:80"
-    end
-    return host, port
 end
 
 return _M

@@ -1,49 +1,77 @@
--- A worker's view: for every service name, the peers eligible now and every peer known, built
--- from the snapshots in the shared dict. A refresh timer rebuilds it when the instance's
--- generation counter moves or when a failing sidecar's snapshot reaches stale_after; the request
--- path only reads inst.view. Each worker also publishes a summary of its view to the dict, for
--- the status handler.
+-- A worker's view: for every service name, the peers eligible now and every peer known, built from
+-- the sidecars' snapshots in the shared dict and whether each sidecar is still trusted. The
+-- instance rebuilds it when the dict's generation counter moves, and re-checks the sidecars'
+-- trust when the earliest of them runs out (deadline); the request path only reads it.
+--
+--   hosts:   a host's peer is eligible for S while its sidecar says S is SERVING;
+--   local:   S's containers, each at its upstream, eligible while SERVING;
+--   cluster: S's containers on every host, each at its host's address and the port of its
+--            upstream, eligible while SERVING; one view merged from every sidecar, each sidecar's
+--            part trusted on its own.
 
 local snapshot = require "resty.dockhealth.snapshot"
+local address = require "resty.dockhealth.address"
 local picker = require "resty.dockhealth.picker"
-local json = require "resty.dockhealth.json"
-local shm = require "resty.dockhealth.shm"
-local sync = require "resty.dockhealth.sync"
 
 local ngx = ngx
-local ngx_log = ngx.log
-local ngx_now = ngx.now
 local ERR = ngx.ERR
 local pairs = pairs
 local ipairs = ipairs
-local pcall = pcall
 local concat = table.concat
 local huge = math.huge
 
 local _M = { _VERSION = "0.1.0" }
 
--- How often a worker republishes its summary when only its counters changed, and at the least.
-local PUBLISH_MIN_INTERVAL = 1
-local PUBLISH_MAX_INTERVAL = 10
--- A summary not republished for this long is dropped (a worker that went away).
-local SUMMARY_TTL = 60
+--- Which sidecars are trusted at now, by addr, and when the first of them stops being trusted.
+function _M.trust(inst, now)
+    local fresh, deadline = {}, huge
+    for _, sc in ipairs(inst.sidecars) do
+        local until_ = sc:trusted_until()
+        fresh[sc.addr] = until_ ~= nil and now < until_
+        if fresh[sc.addr] and until_ < deadline then
+            deadline = until_
+        end
+    end
+    return fresh, deadline
+end
 
--- A peer of the local topology. Peers are cached by address and container name from one build
--- to the next, so that a rebuild reuses the tables it made before and a bad address is logged
--- once, not on every rebuild.
-local function local_peer(inst, cache, addr, container)
-    local key = addr .. " " .. container
+-- The sidecar's snapshot content, decoded once per change.
+local function decoded(inst, sc)
+    local data = inst.dict:get(sc.keys.data)
+    if not data then
+        return nil
+    end
+    local cache = inst.worker.decoded
+    local cached = cache[sc.addr]
+    if cached and cached.data == data then
+        return cached.doc
+    end
+    local doc, err = snapshot.decode(data)
+    if not doc then
+        inst:log(ERR, "sidecar ", sc.addr, ": ", err)
+        return nil
+    end
+    cache[sc.addr] = { data = data, doc = doc }
+    return doc
+end
+
+-- A container's peer. Peers are cached from one build to the next, so that a rebuild reuses the
+-- tables it made before and a bad address is logged once, not on every rebuild.
+local function container_peer(inst, cache, sc, upstream, container)
+    local key = sc.addr .. " " .. upstream .. " " .. container
     local peer = cache[key]
     if peer == nil then
-        peer = inst.peer_cache[key]
+        peer = inst.worker.peer_cache[key]
     end
     if peer == nil then
-        local host, port_or_err = snapshot.parse_address(addr)
+        local host, port = address.parse(upstream)
         if host then
-            peer = { addr = addr, host = host, port = port_or_err, weight = 1, name = container }
+            host = sc.peer_host or host
+            local addr = sc.peer_host and (host .. ":" .. port) or upstream
+            peer = { addr = addr, host = host, port = port, weight = 1, name = container }
         else
-            ngx_log(ERR, "dockhealth ", inst.name, ": container ", container, " has an upstream the",
-                " balancer cannot use: ", addr, " (", port_or_err, ")")
+            inst:log(ERR, "sidecar ", sc.addr, ": container ", container, " has an upstream the balancer",
+                " cannot use: ", upstream, " (", port, ")")
             peer = false
         end
     end
@@ -63,10 +91,10 @@ local function cursor(inst, old, list)
     if previous then
         return previous, signature
     end
-    return picker.cursor(list, inst.worker_id), signature
+    return picker.cursor(list, inst.worker.id), signature
 end
 
-local function add(services, name)
+local function entry(services, name)
     local e = services[name]
     if not e then
         e = { eligible = {}, known = {} }
@@ -75,82 +103,46 @@ local function add(services, name)
     return e
 end
 
---- Rebuilds inst.view from the dict.
-function _M.build(inst, now)
-    local dict = inst.dict
-    local gen = dict:get(inst.keys.gen) or 0
-    local deadline = huge
-    local states = {}
-    for _, sc in ipairs(inst.sidecars) do
-        local keys = sc.keys
-        local data = dict:get(keys.data)
-        local doc
-        if data then
-            local cached = inst.decoded[sc.addr]
-            if cached and cached.data == data then
-                doc = cached.doc
-            else
-                local err
-                doc, err = snapshot.decode(data)
-                if doc then
-                    inst.decoded[sc.addr] = { data = data, doc = doc }
-                else
-                    ngx_log(ERR, "dockhealth ", inst.name, ": sidecar ", sc.addr, ": ", err)
-                end
-            end
-        end
-        local fresh = doc ~= nil
-        -- Trusted until stale_after past the first failure, and, should no worker poll at all,
-        -- until stale_after past the longest a round can take since the last answer.
-        local fail_since = dict:get(keys.fail_since)
-        local ok_at = dict:get(keys.ok_at)
-        for _, limit in ipairs({
-            fail_since and fail_since + inst.stale_after or huge,
-            ok_at and ok_at + inst.stale_after + inst.round_max or huge,
-        }) do
-            if now >= limit then
-                fresh = false
-            elseif limit < deadline then
-                deadline = limit
-            end
-        end
-        states[sc.addr] = { doc = doc, fresh = fresh }
+local function add(e, addrs, peer, eligible)
+    e.known[#e.known + 1] = peer
+    if eligible then
+        e.eligible[#e.eligible + 1] = peer
     end
+    addrs[peer.addr] = true
+end
 
-    local services = {}
-    local peer_cache = {}
+--- Builds the view of inst at now from the dict, whose generation counter is gen.
+-- @treturn table { gen, built_at, deadline, fresh = { [sidecar addr] = bool }, services = { [name] =
+--   { eligible = cursor, known = cursor } }, addrs = { [peer addr] = true } }
+function _M.build(inst, gen, now)
+    local fresh, deadline = _M.trust(inst, now)
+    local services, addrs = {}, {}
     if inst.topology == "hosts" then
         for _, host in ipairs(inst.hosts) do
-            local state = states[host.sidecar]
-            if state.doc then
-                for _, pair in ipairs(state.doc.services) do
-                    local e = add(services, pair[1])
-                    e.known[#e.known + 1] = host.peer
-                    if state.fresh and pair[2] == "SERVING" then
-                        e.eligible[#e.eligible + 1] = host.peer
-                    end
-                end
+            local sc = host.sidecar
+            local doc = decoded(inst, sc)
+            for _, pair in ipairs(doc and doc.services or {}) do
+                add(entry(services, pair[1]), addrs, host.peer, fresh[sc.addr] and pair[2] == "SERVING")
             end
         end
     else
-        local state = states[inst.sidecars[1].addr]
-        if state.doc then
-            for _, pair in ipairs(state.doc.services) do
-                local e = add(services, pair[1])
+        local peers = {}
+        for _, sc in ipairs(inst.sidecars) do
+            local doc = decoded(inst, sc)
+            for _, pair in ipairs(doc and doc.services or {}) do
+                local e = entry(services, pair[1])
                 for _, m in ipairs(pair[2]) do
-                    local peer = local_peer(inst, peer_cache, m[1], m[3])
+                    local peer = container_peer(inst, peers, sc, m[1], m[3])
                     if peer then
-                        e.known[#e.known + 1] = peer
-                        if state.fresh and m[2] == "SERVING" then
-                            e.eligible[#e.eligible + 1] = peer
-                        end
+                        add(e, addrs, peer, fresh[sc.addr] and m[2] == "SERVING")
                     end
                 end
             end
         end
+        inst.worker.peer_cache = peers
     end
 
-    local old = inst.cursors
+    local old = inst.worker.cursors
     local cursors = {}
     for _, e in pairs(services) do
         local signature
@@ -159,67 +151,8 @@ function _M.build(inst, now)
         e.known, signature = cursor(inst, old, e.known)
         cursors[signature] = e.known
     end
-    inst.cursors = cursors
-    inst.peer_cache = peer_cache
-
-    local fresh = {}
-    for addr, state in pairs(states) do
-        fresh[addr] = state.fresh
-    end
-    inst.view = { gen = gen, built_at = now, deadline = deadline, services = services, fresh = fresh }
-end
-
-local function addrs(c)
-    local out = json.array()
-    for i, p in ipairs(c.peers) do
-        out[i] = p.name and (p.addr .. " " .. p.name) or p.addr
-    end
-    return out
-end
-
---- Writes this worker's view summary and counters to the dict.
-function _M.publish(inst, now)
-    local view = inst.view
-    local services = {}
-    for name, e in pairs(view.services) do
-        services[name] = { eligible = addrs(e.eligible), known = addrs(e.known) }
-    end
-    local summary = json.encode({
-        pid = ngx.worker.pid(),
-        gen = view.gen,
-        built_at = view.built_at,
-        sidecars_fresh = view.fresh,
-        services = services,
-        counters = inst.counters,
-    })
-    shm.set(inst.dict, inst.keys.worker .. inst.worker_id, summary, SUMMARY_TTL)
-    inst.published_at = now
-    inst.counters_dirty = false
-end
-
-local function tick(inst)
-    local now = ngx_now()
-    local view = inst.view
-    local gen = inst.dict:get(inst.keys.gen) or 0
-    if not view or gen ~= view.gen or now >= view.deadline then
-        _M.build(inst, now)
-        _M.publish(inst, now)
-    elseif (inst.counters_dirty and now - inst.published_at >= PUBLISH_MIN_INTERVAL)
-        or now - inst.published_at >= PUBLISH_MAX_INTERVAL then
-        _M.publish(inst, now)
-    end
-    sync.tick(inst, now)
-end
-
---- The refresh timer's handler (ngx.timer.every): never raises, so the timer never dies.
-function _M.refresh(premature, inst)
-    if premature then
-        return
-    end
-    local ok, err = pcall(tick, inst)
-    if not ok then
-        ngx_log(ERR, "dockhealth ", inst.name, ": refreshing this worker's view failed: ", err)
-    end
+    inst.worker.cursors = cursors
+    return { gen = gen, built_at = now, deadline = deadline, fresh = fresh, services = services, addrs = addrs }
 end
 
 return _M

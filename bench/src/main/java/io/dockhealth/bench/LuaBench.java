@@ -19,21 +19,23 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Figure 5: the Lua balancer. One nginx (1 worker) with three front ends to the same two local
- * backends (a second nginx): a plain static upstream (round-robin), our module
- * (lua-resty-dockhealth, local topology, peers from the sidecar), and the old approach (a
- * rewrite_by_lua that asks every host's health endpoint on every request, then routes). wrk drives
- * each in turn, rotating, repeated.
+ * Figure 5: the Lua balancer. One nginx (1 worker) with front ends to local backends (a second
+ * nginx): a plain static upstream of two backends (round-robin), our module (lua-resty-dockhealth,
+ * local topology, peers from the sidecar) over the same two, the old approach (a rewrite_by_lua that
+ * asks every host's health endpoint on every request, then routes), and the cluster topology over
+ * four backends reported by three sidecars (three "hosts") against a static upstream of the same
+ * four. wrk drives each in turn, rotating, repeated.
  */
 final class LuaBench {
   private static final double GOAL = 0.95;
+  private static final double CPU_GOAL = 1.10;
   private static final String APP = "benchapp";
   private static final int THREADS = 1;
   private static final int CONNECTIONS = 16;
 
   private LuaBench() {}
 
-  private record Target(String who, String label, String path) {}
+  private record Target(String who, String label, String path, int backends) {}
 
   static Section run(Bench bench) {
     Section section = new Section("5. Lua balancer");
@@ -46,24 +48,33 @@ final class LuaBench {
     int rounds = bench.count(5, 2);
     int b1 = Ports.free();
     int b2 = Ports.free();
+    int b3 = Ports.free();
+    int b4 = Ports.free();
     int front = Ports.free();
     Path backendsDir = bench.workDir().resolve("nginx-backends");
     Path frontDir = bench.workDir().resolve("nginx-front");
     try (JvmChild sidecar = JvmChild.start("fig5-sidecar", SubjectServer.class, bench.logs(),
         List.of("--names", "1000", "--app", APP, "--backends", b1 + "," + b2));
-        Nginx backends = Nginx.start(backendsDir, backendsConf(b1, b2));
-        Nginx nginx = Nginx.start(frontDir, frontConf(lib, front, b1, b2, sidecar.port("http")))) {
+        JvmChild host2 = JvmChild.start("fig5-sidecar-host2", SubjectServer.class, bench.logs(),
+            List.of("--names", "10", "--app", APP, "--backends", Integer.toString(b3)));
+        JvmChild host3 = JvmChild.start("fig5-sidecar-host3", SubjectServer.class, bench.logs(),
+            List.of("--names", "10", "--app", APP, "--backends", Integer.toString(b4)));
+        Nginx backends = Nginx.start(backendsDir, backendsConf(b1, b2, b3, b4));
+        Nginx nginx = Nginx.start(frontDir, frontConf(lib, front, List.of(b1, b2, b3, b4),
+            List.of(sidecar.port("http"), host2.port("http"), host3.port("http"))))) {
       List<Target> targets = List.of(
-          new Target("static", "nginx static upstream, round-robin", "/static/" + APP + "/"),
-          new Target("ours", "nginx + lua-resty-dockhealth (local topology)", "/o/" + APP + "/"),
-          new Target("old", "old approach: rewrite_by_lua, one HTTP call per host per request", "/old/" + APP + "/"));
+          new Target("static", "nginx static upstream, round-robin", "/static/" + APP + "/", 2),
+          new Target("ours", "nginx + lua-resty-dockhealth (local topology)", "/o/" + APP + "/", 2),
+          new Target("old", "old approach: rewrite_by_lua, one HTTP call per host per request", "/old/" + APP + "/", 2),
+          new Target("static-4", "nginx static upstream of the cluster's four backends", "/static4/" + APP + "/", 4),
+          new Target("cluster", "nginx + lua-resty-dockhealth (cluster topology)", "/c/" + APP + "/", 4));
       String base = "http://127.0.0.1:" + front;
       for (Target target : targets) {
-        awaitBothBackends(base + target.path());
+        awaitBackends(base + target.path(), target.backends());
       }
-      section.line("nginx %s with ngx_lua (Debian), `worker_processes 1`, three front ends in one server, each"
-          + " to the same two local backends (a second nginx, 1 worker, `return 200`), with an upstream"
-          + " `keepalive 32` pool each:", nginx.version());
+      section.line("nginx %s with ngx_lua (Debian), `worker_processes 1`, five front ends in one server, to local"
+          + " backends (a second nginx, 1 worker, `return 200`), with an upstream `keepalive 32` pool each:",
+          nginx.version());
       section.line("");
       section.line("- static (baseline): `upstream { server 127.0.0.1:B1; server 127.0.0.1:B2; }`, round-robin;");
       section.line("- ours: `lua/lib` as shipped, `configure{topology = \"local\", sidecar = <the gateway>}`,"
@@ -74,10 +85,16 @@ final class LuaBench {
           + " `/container-healthcheck/apps/health/%s`, through `ngx.location.capture_multi`, both calls at once,"
           + " over a keepalive pool) on every request, then a `balancer_by_lua` sends it to one of the healthy"
           + " hosts, round-robin. It stands for container-healthcheck's way; with one machine both \"hosts\" ask"
-          + " the same local sidecar.", APP);
+          + " the same local sidecar;", APP);
+      section.line("- static-4 (baseline of the cluster topology): `upstream { server 127.0.0.1:B1; ... B4; }`;");
+      section.line("- cluster: `lua/lib` as shipped, `configure{topology = \"cluster\", hosts = {3 x {address ="
+          + " \"127.0.0.1\", sidecar = ...}}}`, as deploy/nginx/front-cluster.conf has it (access, balancer and"
+          + " the optional `log_by_lua` of the passive checks): three sidecars stand for three hosts, the one above"
+          + " (B1, B2) and two more with one container of `%s` each (B3, B4), so the balancer goes round four"
+          + " containers on three hosts.", APP);
       section.line("");
       section.line("wrk %d thread, %d keep-alive connections; %s warm-up per front end, then %d rounds of %s each,"
-          + " the order rotating. Everything (wrk, both nginx, the sidecar) shares the 2 cores. CPU per request"
+          + " the order rotating. Everything (wrk, both nginx, the sidecars) shares the 2 cores. CPU per request"
           + " per process comes from /proc (user+system) over each run.", THREADS, CONNECTIONS,
           CheckBench.secs(warmup), rounds, CheckBench.secs(duration));
       section.line("");
@@ -87,10 +104,10 @@ final class LuaBench {
       Map<String, List<Long>> groups = new LinkedHashMap<>();
       groups.put("front nginx", ProcessCpu.tree(nginx.pid()));
       groups.put("backends nginx", ProcessCpu.tree(backends.pid()));
-      groups.put("sidecar", List.of(sidecar.pid()));
+      groups.put("sidecars", List.of(sidecar.pid(), host2.pid(), host3.pid()));
       Map<String, List<Wrk.Result>> results = new LinkedHashMap<>();
       Map<String, Map<String, List<Double>>> cpu = new LinkedHashMap<>();
-      section.line("| round | front end | requests/s | p50 µs | p99 µs | non-2xx | µs CPU per request: front nginx / backends / sidecar |");
+      section.line("| round | front end | requests/s | p50 µs | p99 µs | non-2xx | µs CPU per request: front nginx / backends / sidecars |");
       section.line("|---|---|---|---|---|---|---|");
       for (int round = 1; round <= rounds; round++) {
         for (int i = 0; i < targets.size(); i++) {
@@ -144,8 +161,35 @@ final class LuaBench {
     section.row(new Row("5. Lua balancer p99 latency, ours vs static", ourP99.format(Stats.Unit.MICROS),
         statP99.format(Stats.Unit.MICROS), String.format(Locale.ROOT, "%.2fx (lower is better)", ourP99.median() / statP99.median()),
         Row.NONE, "n/a"));
+    List<Double> clusterVsStatic = new ArrayList<>();
+    List<Double> clusterCpu = new ArrayList<>();
+    List<Double> cpuRatio = new ArrayList<>();
+    for (int i = 0; i < results.get("cluster").size(); i++) {
+      clusterVsStatic.add(results.get("cluster").get(i).requestsPerSecond()
+          / results.get("static-4").get(i).requestsPerSecond());
+      double cluster = cpu.get("cluster").get("front nginx").get(i);
+      clusterCpu.add(cluster);
+      cpuRatio.add(cluster / cpu.get("static-4").get("front nginx").get(i));
+    }
+    Stats clusterRatio = Stats.of(clusterVsStatic);
+    boolean clusterMet = clusterRatio.median() >= GOAL;
+    section.row(new Row("5. Lua balancer requests/s, cluster topology (4 containers, 3 hosts) vs static upstream",
+        Stats.of(results.get("cluster").stream().map(Wrk.Result::requestsPerSecond).toList()).format(Stats.Unit.PER_SECOND),
+        Stats.of(results.get("static-4").stream().map(Wrk.Result::requestsPerSecond).toList()).format(Stats.Unit.PER_SECOND)
+            + " (static, same 4)",
+        String.format(Locale.ROOT, "%.2fx (per-round %.2f–%.2f; higher is better)", clusterRatio.median(),
+            clusterRatio.min(), clusterRatio.max()),
+        ">= 0.95x", Row.met(clusterMet)));
+    Stats cpuStats = Stats.of(cpuRatio);
+    boolean cpuMet = cpuStats.median() <= CPU_GOAL;
+    section.row(new Row("5. Lua balancer front nginx CPU per request, cluster topology vs static upstream",
+        Stats.of(clusterCpu).format(Stats.Unit.MICROS),
+        Stats.of(cpu.get("static-4").get("front nginx")).format(Stats.Unit.MICROS) + " (static, same 4)",
+        String.format(Locale.ROOT, "%.2fx (per-round %.2f–%.2f; lower is better)", cpuStats.median(), cpuStats.min(),
+            cpuStats.max()),
+        "<= 1.10x", Row.met(cpuMet)));
     StringBuilder profile = new StringBuilder();
-    for (String who : List.of("static", "ours", "old")) {
+    for (String who : List.of("static", "ours", "old", "static-4", "cluster")) {
       List<String> parts = new ArrayList<>();
       cpu.get(who).forEach((group, values) -> parts.add(String.format(Locale.ROOT, "%s %.0f µs", group, Stats.of(values).median())));
       profile.append("- ").append(who).append(": ").append(String.join(", ", parts)).append('\n');
@@ -154,6 +198,12 @@ final class LuaBench {
         + " time goes is shown per process):");
     section.line("");
     section.line(profile.toString());
+    if (!clusterMet || !cpuMet) {
+      section.line("**Goal missed** by the cluster topology: %s. The front nginx's CPU per request above is the"
+          + " cost of its access_by_lua, balancer_by_lua and log_by_lua handlers over a plain upstream.",
+          !clusterMet ? "under 0.95x the static upstream's requests/s" : "over 1.10x its CPU per request");
+      section.line("");
+    }
     if (!met) {
       section.line("**Goal missed**: ours under 0.95x the static upstream. The front nginx's CPU per request above"
           + " is the cost of the access_by_lua and balancer_by_lua handlers (and the module's timers) over a"
@@ -162,20 +212,19 @@ final class LuaBench {
     }
   }
 
-  private static void awaitBothBackends(String url) {
+  /** Waits until {@code url} has reached backends 1 to {@code n}, each at least once. */
+  private static void awaitBackends(String url, int n) {
     HttpClient client = HttpClient.newHttpClient();
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    boolean one = false;
-    boolean two = false;
+    java.util.Set<String> seen = new java.util.TreeSet<>();
     String last = "";
-    while (System.nanoTime() < deadline && !(one && two)) {
+    while (System.nanoTime() < deadline && seen.size() < n) {
       try {
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(url))
             .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
         last = response.statusCode() + " " + response.body().trim();
-        if (response.statusCode() == 200) {
-          one |= response.body().contains("backend 1");
-          two |= response.body().contains("backend 2");
+        if (response.statusCode() == 200 && response.body().startsWith("backend ")) {
+          seen.add(response.body().trim());
         } else {
           Proc.sleep(Duration.ofMillis(100));
         }
@@ -187,12 +236,18 @@ final class LuaBench {
         throw new IllegalStateException("interrupted", e);
       }
     }
-    if (!(one && two)) {
-      throw new IllegalStateException(url + " did not reach both backends within 30 s; last answer: " + last);
+    if (seen.size() < n) {
+      throw new IllegalStateException(url + " did not reach " + n + " backends within 30 s (only " + seen
+          + "); last answer: " + last);
     }
   }
 
-  private static String backendsConf(int b1, int b2) {
+  private static String backendsConf(int... ports) {
+    StringBuilder servers = new StringBuilder();
+    for (int i = 0; i < ports.length; i++) {
+      servers.append("  server { listen 127.0.0.1:%d; location / { return 200 \"backend %d\\n\"; } }\n"
+          .formatted(ports[i], i + 1));
+    }
     return """
         worker_processes 1;
         pid nginx.pid;
@@ -201,13 +256,22 @@ final class LuaBench {
         http {
           access_log off;
           keepalive_requests 1000000;
-          server { listen 127.0.0.1:%d; location / { return 200 "backend 1\\n"; } }
-          server { listen 127.0.0.1:%d; location / { return 200 "backend 2\\n"; } }
-        }
-        """.formatted(b1, b2);
+        %s}
+        """.formatted(servers);
   }
 
-  private static String frontConf(Path lib, int port, int b1, int b2, int sidecarHttp) {
+  private static String frontConf(Path lib, int port, List<Integer> backends, List<Integer> sidecars) {
+    int b1 = backends.get(0);
+    int b2 = backends.get(1);
+    int sidecarHttp = sidecars.get(0);
+    StringBuilder static4 = new StringBuilder();
+    for (int b : backends) {
+      static4.append("            server 127.0.0.1:").append(b).append(";\n");
+    }
+    StringBuilder hosts = new StringBuilder();
+    for (int s : sidecars) {
+      hosts.append("                { address = \"127.0.0.1\", sidecar = \"127.0.0.1:").append(s).append("\" },\n");
+    }
     return """
         load_module /usr/lib/nginx/modules/ndk_http_module.so;
         load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
@@ -224,6 +288,10 @@ final class LuaBench {
             require("resty.dockhealth").configure({
               name = "apps", shared_dict = "dockhealth", topology = "local", sidecar = "127.0.0.1:%5$d",
             })
+            require("resty.dockhealth").configure({
+              name = "cluster", shared_dict = "dockhealth", topology = "cluster", hosts = {
+        %6$s      },
+            })
           }
           init_worker_by_lua_block { require("resty.dockhealth").init_worker() }
 
@@ -232,9 +300,17 @@ final class LuaBench {
             server 127.0.0.1:%4$d;
             keepalive 32;
           }
+          upstream static_cluster {
+        %7$s    keepalive 32;
+          }
           upstream dockhealth_apps {
             server 0.0.0.1;
             balancer_by_lua_block { require("resty.dockhealth").balance("apps") }
+            keepalive 32;
+          }
+          upstream dockhealth_cluster {
+            server 0.0.0.1;
+            balancer_by_lua_block { require("resty.dockhealth").balance("cluster") }
             keepalive 32;
           }
           upstream old_backends {
@@ -256,10 +332,17 @@ final class LuaBench {
             proxy_set_header Connection "";
 
             location /static/ { proxy_pass http://static_backends; }
+            location /static4/ { proxy_pass http://static_cluster; }
 
             location ~ ^/o/([^/]+)/ {
               access_by_lua_block { require("resty.dockhealth").access("apps", ngx.var[1]) }
               proxy_pass http://dockhealth_apps;
+            }
+
+            location ~ ^/c/([^/]+)/ {
+              access_by_lua_block { require("resty.dockhealth").access("cluster", ngx.var[1]) }
+              proxy_pass http://dockhealth_cluster;
+              log_by_lua_block { require("resty.dockhealth").log("cluster") }
             }
 
             # The old way: every request asks every host whether the app is healthy there.
@@ -287,7 +370,7 @@ final class LuaBench {
             }
           }
         }
-        """.formatted(lib, port, b1, b2, sidecarHttp);
+        """.formatted(lib, port, b1, b2, sidecarHttp, hosts, static4);
   }
 
   /** An nginx of the bench: its own prefix directory and config, started in the foreground. */

@@ -63,10 +63,12 @@ class DeployConfsTest {
   }
 
   @Test
-  void examplesExist_forBothTopologies() {
-    assertThat(confs()).extracting(p -> p.getFileName().toString()).contains("front-hosts.conf", "host-local.conf");
+  void examplesExist_forEveryTopology() {
+    assertThat(confs()).extracting(p -> p.getFileName().toString())
+        .contains("front-hosts.conf", "host-local.conf", "front-cluster.conf");
     String all = String.join("\n", confs().stream().map(DeployConfsTest::read).toList());
-    assertThat(all).contains("topology = \"hosts\"", "topology = \"local\"", "balancer_by_lua_block",
+    assertThat(all).contains("topology = \"hosts\"", "topology = \"local\"", "topology = \"cluster\"",
+        "balancer_by_lua_block", "log_by_lua_block",
         "access_by_lua_block", "init_worker_by_lua_block", "require(\"resty.dockhealth\").status()");
   }
 
@@ -95,7 +97,7 @@ class DeployConfsTest {
       try (Nginx nginx = Nginx.run(file.getParent(), file, port, 0)) {
         Http.Answer status = Http.get(port, "/dockhealth/status");
         assertThat(status.status()).as("%s: %s", conf, status.body()).isEqualTo(200);
-        assertThat(status.body()).as(conf.toString()).containsPattern("\"instances\":\\{\"(apps|local)\":\\{");
+        assertThat(status.body()).as(conf.toString()).containsPattern("\"instances\":\\{\"(apps|local|cluster)\":\\{");
         assertThat(nginx.errorLog()).as(conf.toString()).doesNotContain("init_by_lua error", "[crit]", "[alert]");
       }
     }

@@ -352,6 +352,6 @@ class HostsTopologyIT {
     });
     assertThat(nginx.pid()).isEqualTo(master);
     assertThat(nginx.workerPids()).as("the same workers: no reload, no restart").isEqualTo(workers);
-    assertThat(nginx.errorLog()).contains("sidecar " + sidecar1.httpAddress() + " answers again after");
+    assertThat(nginx.errorLog()).contains("sidecar " + sidecar1.httpAddress() + ": answers again, in sync, after");
   }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.dockhealth.lua.testing.Backend;
+import io.dockhealth.lua.testing.BalancerStatus;
 import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Http.Answer;
 import io.dockhealth.lua.testing.Nginx;
@@ -23,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,11 +36,15 @@ import org.junit.jupiter.api.Test;
  * containers are real busybox httpd servers on the host network, answering with their own name;
  * "dead" ones run nothing on their port, so connections to them are refused.
  *
- * <p>Instances: {@code local} (fail_closed, behind {@code /o/<app>/}) and {@code fallback}
- * (fail_open with a fallback upstream for unknown names, behind {@code /f/<app>/}).
+ * <p>Instances: {@code local} (fail_closed, passive checks off, behind {@code /o/<app>/}),
+ * {@code fallback} (fail_open with a fallback upstream for unknown names, behind {@code /f/<app>/}),
+ * {@code passive} (max_fails 2, fail_timeout 5 s, behind {@code /p/<app>/}) and {@code single} (one
+ * try per request, max_fails 1, fail_timeout 60 s, log_by_lua, behind {@code /s/<app>/}).
  */
 class LocalTopologyIT {
   private static final Duration AWAIT = Duration.ofSeconds(30);
+  private static final int MAX_FAILS = 2;
+  private static final long FAIL_TIMEOUT_MS = 5000;
 
   private static DockerEngine engine;
   private static SidecarProcess sidecar;
@@ -55,9 +61,13 @@ class LocalTopologyIT {
         init_by_lua_block {
             local dockhealth = require "resty.dockhealth"
             dockhealth.configure({ name = "local", shared_dict = "dockhealth", topology = "local",
-                sidecar = "%1$s", policy = "fail_closed" })
+                sidecar = "%1$s", policy = "fail_closed", max_fails = 0 })
             dockhealth.configure({ name = "fallback", shared_dict = "dockhealth", topology = "local",
                 sidecar = "%1$s", fallback = "%2$s" })
+            dockhealth.configure({ name = "passive", shared_dict = "dockhealth", topology = "local",
+                sidecar = "%1$s", max_fails = %3$d, fail_timeout = %4$d })
+            dockhealth.configure({ name = "single", shared_dict = "dockhealth", topology = "local",
+                sidecar = "%1$s", tries = 1, max_fails = 1, fail_timeout = 60 })
         }
         init_worker_by_lua_block { require("resty.dockhealth").init_worker() }
         upstream local_apps {
@@ -67,6 +77,14 @@ class LocalTopologyIT {
         upstream fallback_apps {
             server 0.0.0.1;
             balancer_by_lua_block { require("resty.dockhealth").balance("fallback") }
+        }
+        upstream passive_apps {
+            server 0.0.0.1;
+            balancer_by_lua_block { require("resty.dockhealth").balance("passive") }
+        }
+        upstream single_apps {
+            server 0.0.0.1;
+            balancer_by_lua_block { require("resty.dockhealth").balance("single") }
         }
         server {
             listen 127.0.0.1:${port};
@@ -85,11 +103,22 @@ class LocalTopologyIT {
                 rewrite ^/f/[^/]+(/.*)$ $1 break;
                 proxy_pass http://fallback_apps;
             }
+            location ~ ^/p/(?<app>[^/]+)/ {
+                access_by_lua_block { require("resty.dockhealth").access("passive", ngx.var.app) }
+                rewrite ^/p/[^/]+(/.*)$ $1 break;
+                proxy_pass http://passive_apps;
+            }
+            location ~ ^/s/(?<app>[^/]+)/ {
+                access_by_lua_block { require("resty.dockhealth").access("single", ngx.var.app) }
+                rewrite ^/s/[^/]+(/.*)$ $1 break;
+                proxy_pass http://single_apps;
+                log_by_lua_block { require("resty.dockhealth").log("single") }
+            }
             location = /dockhealth {
                 content_by_lua_block { require("resty.dockhealth").status() }
             }
         }
-        """.formatted(sidecar.httpAddress(), fallback.address()));
+        """.formatted(sidecar.httpAddress(), fallback.address(), MAX_FAILS, FAIL_TIMEOUT_MS / 1000));
   }
 
   @AfterEach
@@ -153,6 +182,10 @@ class LocalTopologyIT {
 
   private static int port() {
     return nginx.port();
+  }
+
+  private static void awaitEveryWorkerSees(String fragment) {
+    BalancerStatus.awaitEveryWorkerSees(port(), "/dockhealth", fragment);
   }
 
   @Test
@@ -224,13 +257,94 @@ class LocalTopologyIT {
     // Every eligible peer refuses: each is tried once, then nginx gives up.
     String gone1 = container("dead-1", "dead", Serves.NONE);
     String gone2 = container("dead-2", "dead", Serves.NONE);
-    // Wait until the balancer knows both: a 502 alone may come while it knows only the first.
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/dead/", 1))
-        .singleElement().satisfies(a -> assertThat(a.upstreams()).hasSize(2)));
+    // Wait until every worker knows both: a 502 alone may come while one knows only the first.
+    awaitEveryWorkerSees("\"dead\":{\"eligible\":[\"" + gone1 + " dead-1\",\"" + gone2 + " dead-2\"]");
     for (Answer a : Traffic.send(port(), "/o/dead/", 10)) {
       assertThat(a.status()).isEqualTo(502);
       assertThat(a.upstreams()).containsExactlyInAnyOrder(gone1, gone2);
     }
+  }
+
+  @Test
+  void oneRefusingPeerAmongTwo_firstTriesStillAlternate() {
+    // Passive checks off: every request whose first try is the refusing peer is retried on the
+    // other; the retry must not move the rotation, or every first try lands on the refusing one.
+    String refusing = container("turn-refusing", "turn", Serves.NONE);
+    String alive = container("turn-ok", "turn", Serves.NAME);
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/turn/", 4))
+        .anyMatch(a -> a.upstreams().size() == 2));
+    List<Answer> answers = Traffic.send(port(), "/o/turn/", 40);
+    assertThat(answers).allSatisfy(a -> assertThat(a.upstreams()).last().isEqualTo(alive));
+    long refusingFirst = answers.stream().filter(a -> a.upstreams().get(0).equals(refusing)).count();
+    System.out.printf("local: %d of 40 requests tried the refusing peer first%n", refusingFirst);
+    assertThat(refusingFirst).as("requests that tried the refusing peer first, of 40 on one connection")
+        .isBetween(18L, 22L);
+  }
+
+  @Test
+  void refusingPeer_skippedAfterMaxFailsFailures_forFailTimeout_byEveryWorker() {
+    String refusing = container("skip-refusing", "skip", Serves.NONE);
+    String alive = container("skip-ok", "skip", Serves.NAME);
+    awaitEveryWorkerSees("\"skip\":{\"eligible\":[\"" + alive + " skip-ok\",\"" + refusing + " skip-refusing\"]");
+
+    // One request after the other (one connection, one worker) for two and a half fail_timeouts.
+    List<Answer> answers = new ArrayList<>();
+    long start = System.currentTimeMillis();
+    while (System.currentTimeMillis() < start + FAIL_TIMEOUT_MS * 5 / 2) {
+      answers.add(Http.get(port(), "/p/skip/"));
+    }
+    assertThat(answers).allMatch(a -> a.who().equals("skip-ok"));
+    List<Long> tries = answers.stream().filter(a -> a.upstreams().contains(refusing)).map(Answer::sentAt).toList();
+    System.out.printf("passive: %d requests in %d ms; %d tried the refusing peer, at %s ms%n", answers.size(),
+        FAIL_TIMEOUT_MS * 5 / 2, tries.size(), tries.stream().map(t -> t - start).toList());
+    // Bursts of max_fails tries, each followed by fail_timeout without one (nginx's clock may lag
+    // the test's by a few milliseconds); without passive checks, every other request would try it.
+    int bursts = 0;
+    for (int i = 0; i < tries.size(); i += MAX_FAILS) {
+      bursts++;
+      int last = Math.min(i + MAX_FAILS, tries.size()) - 1;
+      if (last + 1 < tries.size()) {
+        assertThat(tries.get(last + 1) - tries.get(last)).as("ms between a burst's last try and the next, %s",
+            tries).isGreaterThanOrEqualTo(FAIL_TIMEOUT_MS - 100);
+      }
+    }
+    assertThat(bursts).as("bursts of tries in %d ms: %s", FAIL_TIMEOUT_MS * 5 / 2, tries).isBetween(2, 3);
+    assertThat(nginx.errorLog()).contains("peer " + refusing + " (skip-refusing) failed " + MAX_FAILS
+        + " time(s) within 5 s: skipped for 5 s");
+
+    // Once it is skipped again, every worker shows it, through the shared dict (the requests came
+    // to one worker).
+    int[] failures = {0};
+    await().atMost(AWAIT).pollInterval(Duration.ofMillis(1)).until(() -> {
+      if (Http.get(port(), "/p/skip/").upstreams().contains(refusing)) {
+        failures[0]++;
+      }
+      return failures[0] == MAX_FAILS;
+    });
+    await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(Http.get(port(), "/dockhealth").body())
+        .containsPattern("(?s)\"passive\":\\{.*\"skipped\":\\{\"" + Pattern.quote(refusing)
+            + ".*\"skipped\":\\{\"" + Pattern.quote(refusing)));
+  }
+
+  @Test
+  void withoutRetries_theLastTryCountsThroughTheLogPhase() {
+    // One try per request: a refusing peer fails its request (502), and only log() can count it.
+    String refusing = container("solo-refusing", "solo", Serves.NONE);
+    String alive = container("solo-ok", "solo", Serves.NAME);
+    // Until the worker has sent to both: the refusing one once (then it is skipped), the other.
+    List<Answer> seen = new ArrayList<>();
+    await().atMost(AWAIT).until(() -> {
+      seen.add(Http.get(port(), "/s/solo/"));
+      return seen.stream().anyMatch(a -> a.status() == 502)
+          && seen.stream().anyMatch(a -> a.who().equals("solo-ok"));
+    });
+    assertThat(seen).filteredOn(a -> a.status() == 502)
+        .allSatisfy(a -> assertThat(a.upstreams()).containsExactly(refusing));
+    assertThat(seen).filteredOn(a -> a.status() == 200)
+        .allSatisfy(a -> assertThat(a.upstreams()).containsExactly(alive));
+    // Skipped for fail_timeout (60 s) from then on: without log(), every other request would fail.
+    List<Answer> answers = Traffic.send(port(), "/s/solo/", 40);
+    assertThat(Traffic.who(answers)).containsOnly("solo-ok");
   }
 
   @Test

@@ -96,6 +96,7 @@ public final class SidecarProcess implements AutoCloseable {
   private volatile long grpcListeningNanos;
   private volatile int grpcPort;
   private volatile int httpPort;
+  private boolean paused; // guarded by this
 
   private SidecarProcess(Builder settings) {
     this.settings = settings;
@@ -202,10 +203,18 @@ public final class SidecarProcess implements AutoCloseable {
    * waits until it is ready, as {@link Builder#start()} does.
    */
   public synchronized void start() {
+    start(settings.readiness);
+  }
+
+  /**
+   * Like {@link #start()}, waiting for {@code readiness} this time: e.g. {@link Readiness#LISTENING}
+   * for a restart while Docker is away, of a sidecar built to wait until it is in sync.
+   */
+  public synchronized void start(Readiness readiness) {
     launch();
     try {
       awaitListening();
-      if (settings.readiness == Readiness.IN_SYNC) {
+      if (readiness == Readiness.IN_SYNC) {
         awaitInSync();
       }
     } catch (RuntimeException | Error e) {
@@ -414,10 +423,35 @@ public final class SidecarProcess implements AutoCloseable {
     return OptionalInt.of(current.exitValue());
   }
 
+  /**
+   * SIGSTOP, as a hang: the process keeps its sockets (the kernel still accepts connections) but
+   * answers nothing until {@link #resume()}.
+   */
+  public synchronized void pause() {
+    signal("STOP");
+    paused = true;
+  }
+
+  /** SIGCONT after {@link #pause()}. */
+  public synchronized void resume() {
+    signal("CONT");
+    paused = false;
+  }
+
+  private void signal(String name) {
+    Command kill = Command.run(List.of("kill", "-" + name, Long.toString(process.pid())), Duration.ofSeconds(10));
+    if (kill.exitCode() != 0) {
+      throw new IllegalStateException(kill.describe());
+    }
+  }
+
   /** SIGTERM, as {@code docker stop} sends; SIGKILL after 20 s. Returns once the process is gone. */
   public synchronized void stop() {
     if (process == null || !process.isAlive()) {
       return;
+    }
+    if (paused) {
+      resume(); // a stopped JVM would not act on SIGTERM
     }
     terminate();
     if (awaitExit(STOP_GRACE).isEmpty()) {
@@ -430,7 +464,8 @@ public final class SidecarProcess implements AutoCloseable {
     if (process == null) {
       return;
     }
-    process.toHandle().destroyForcibly();
+    process.toHandle().destroyForcibly(); // SIGKILL ends a stopped process too
+    paused = false;
     if (awaitExit(Duration.ofSeconds(10)).isEmpty()) {
       throw new IllegalStateException("the sidecar (pid " + process.pid() + ") survived SIGKILL");
     }

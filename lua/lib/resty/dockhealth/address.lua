@@ -1,0 +1,70 @@
+-- The addresses the balancer dials: peers (ngx.balancer.set_current_peer) and sidecars
+-- (tcpsock:connect). Only IP addresses: balancer_by_lua cannot resolve names. An IPv6 host keeps
+-- its brackets, which both set_current_peer and tcpsock:connect need.
+
+local type = type
+local tonumber = tonumber
+local sub = string.sub
+
+local _M = { _VERSION = "0.1.0" }
+
+local function ipv4(host)
+    if not host:find("^%d+%.%d+%.%d+%.%d+$") then
+        return nil
+    end
+    for octet in host:gmatch("%d+") do
+        if tonumber(octet) > 255 then
+            return nil
+        end
+    end
+    return host
+end
+
+-- Bracketed; loosely checked (hex digits, colons and dots, at least two colons): the connect
+-- fails on anything else.
+local function ipv6(host)
+    local inner = host:match("^%[([%x:%.]+)%]$")
+    if not inner or not inner:find(":.*:") then
+        return nil
+    end
+    return host
+end
+
+--- Parses an IP address and port.
+-- @tparam string addr such as "10.0.0.1:80" or "[::1]:80"
+-- @treturn[1] string the host, "10.0.0.1" or "[::1]"
+-- @treturn[1] number the port
+-- @treturn[2] nil
+-- @treturn[2] string what is wrong
+function _M.parse(addr)
+    if type(addr) ~= "string" then
+        return nil, "not a string"
+    end
+    local host, port = addr:match("^(.+):(%d+)$")
+    if host then
+        host = sub(host, 1, 1) == "[" and ipv6(host) or ipv4(host)
+    end
+    port = tonumber(port)
+    if not host or not port or port < 1 or port > 65535 then
+        return nil, "expected an IP address and port such as 10.0.0.1:80 or [::1]:80"
+    end
+    return host, port
+end
+
+--- Parses an IP address without a port, the host part of the peers of a host.
+-- @tparam string ip such as "10.0.0.1", "::1" or "[::1]"
+-- @treturn[1] string the host as parse gives it: "10.0.0.1" or "[::1]"
+-- @treturn[2] nil
+-- @treturn[2] string what is wrong
+function _M.parse_ip(ip)
+    if type(ip) ~= "string" then
+        return nil, "not a string"
+    end
+    local host = ipv4(ip) or ipv6(ip) or (ip:find(":", 1, true) and ipv6("[" .. ip .. "]"))
+    if not host then
+        return nil, "expected an IP address such as 10.0.0.1 or ::1"
+    end
+    return host
+end
+
+return _M
