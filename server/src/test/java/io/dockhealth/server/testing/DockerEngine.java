@@ -1,5 +1,7 @@
 package io.dockhealth.server.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,6 +19,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -54,6 +57,7 @@ public final class DockerEngine implements AutoCloseable {
   private static final Duration STOP_GRACE = Duration.ofSeconds(20);
   private static final int MAX_UNIX_SOCKET_PATH = 107; // sun_path is 108 bytes including the NUL
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Engines not yet closed; the shutdown hook closes whatever a crashed or careless test left. */
   private static final Set<DockerEngine> LIVE = ConcurrentHashMap.newKeySet();
@@ -72,6 +76,7 @@ public final class DockerEngine implements AutoCloseable {
   private final Path socket;
   private final Path log;
   private Process dockerd; // guarded by this
+  private boolean paused; // guarded by this
   private boolean closed; // guarded by this
 
   private DockerEngine(String id, Path dir, List<String> extraFlags) {
@@ -177,6 +182,68 @@ public final class DockerEngine implements AutoCloseable {
   }
 
   /**
+   * Every container of this engine as Docker itself reports it ({@code docker ps -a}, then {@code
+   * docker inspect}): full ID to {@code "name state health"}, health being the HEALTHCHECK status
+   * or {@code none}. For comparing a model with the truth once the engine is quiet.
+   */
+  public Map<String, String> containerStates() {
+    String ids = docker("ps", "-aq", "--no-trunc");
+    if (ids.isEmpty()) {
+      return Map.of();
+    }
+    // The State as JSON: the CLI's templates fail on a missing Health where the JSON just lacks it.
+    List<String> inspect = new ArrayList<>(List.of("container", "inspect", "--format", "{{.Id}} {{.Name}} {{json .State}}"));
+    inspect.addAll(Arrays.asList(ids.split("\\s+")));
+    Map<String, String> states = new TreeMap<>();
+    for (String line : docker(inspect.toArray(String[]::new)).split("\n")) {
+      String[] fields = line.trim().split(" ", 3);
+      JsonNode state;
+      try {
+        state = JSON.readTree(fields[2]);
+      } catch (IOException e) {
+        throw new UncheckedIOException("docker inspect gave a State that is not JSON: " + line, e);
+      }
+      String health = state.path("Health").path("Status").asText("none");
+      states.put(fields[0], fields[1].substring(1) + " " + state.path("Status").asText() + " " + health);
+    }
+    return states;
+  }
+
+  /**
+   * Freezes this engine's dockerd with SIGSTOP: it keeps its socket and connections but answers
+   * nothing, as a hung daemon does. Containers (under containerd, which is not stopped) keep
+   * running. Only this engine's own dockerd process is signalled. {@link #docker} calls block
+   * until {@link #resume()}, so make none in between.
+   */
+  public synchronized void pause() {
+    if (dockerd == null || !dockerd.isAlive()) {
+      throw new IllegalStateException("dockerd of " + dir + " is not running");
+    }
+    signal("STOP");
+    paused = true;
+  }
+
+  /** Lets a {@link #pause() paused} dockerd run again (SIGCONT). Does nothing if it is not paused. */
+  public synchronized void resume() {
+    if (paused && dockerd != null && dockerd.isAlive()) {
+      signal("CONT");
+    }
+    paused = false;
+  }
+
+  /** The pid of this engine's dockerd. */
+  public synchronized long pid() {
+    if (dockerd == null) {
+      throw new IllegalStateException("dockerd of " + dir + " is not running");
+    }
+    return dockerd.pid();
+  }
+
+  private void signal(String name) {
+    run(List.of("kill", "-" + name, Long.toString(dockerd.pid())), null, CLI_TIMEOUT).orThrow();
+  }
+
+  /**
    * Stops dockerd: SIGTERM, then SIGKILL if it has not exited within 20 s. Returns once dockerd, its
    * containerd and any container shims of this engine are gone. A stopped engine keeps its data;
    * {@link #restart()} brings it back. Does nothing if dockerd is not running.
@@ -190,6 +257,7 @@ public final class DockerEngine implements AutoCloseable {
    *     (--live-restore); otherwise make sure nothing of this engine is left running
    */
   private synchronized void stop(boolean keepContainers) {
+    resume(); // a stopped process would take SIGTERM only when continued
     Process process = dockerd;
     dockerd = null;
     if (process == null) {
@@ -254,6 +322,7 @@ public final class DockerEngine implements AutoCloseable {
 
   /** Containers must go with their daemon: with --live-restore they would outlive it. */
   private void removeAllContainers() {
+    resume();
     if (!isRunning()) {
       return;
     }
