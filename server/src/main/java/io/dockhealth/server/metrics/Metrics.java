@@ -134,6 +134,11 @@ public final class Metrics {
         .callback(callback -> callback.call(model.current().containers().size()))
         .register(registry);
     GaugeWithCallback.builder()
+        .name("dockhealth_containers_stale")
+        .help("Containers Docker erred about, kept at their last known state (all are stale while Docker is lost)")
+        .callback(callback -> callback.call(model.current().staleContainers().size()))
+        .register(registry);
+    GaugeWithCallback.builder()
         .name("dockhealth_snapshot_version")
         .help("The version of the newest snapshot; it grows with every change")
         .callback(callback -> callback.call(model.current().version()))
