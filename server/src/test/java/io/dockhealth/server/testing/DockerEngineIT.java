@@ -116,31 +116,27 @@ class DockerEngineIT {
 
       // A held request gets no answer until restore(); then it goes on to the daemon.
       proxy.hangRequests("GET", "(/v[0-9.]+)?/containers/" + one + "/json");
-      Process held = cli(proxy.host(), "container", "inspect", one);
-      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(held::isAlive);
-      proxy.restore();
-      assertThat(held.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(held.exitValue()).isZero();
+      assertBlockedUntil(cli(proxy.host(), "container", "inspect", one), proxy::restore);
 
       // The whole proxy hung: a new connection is read, never answered.
       proxy.hang();
-      Process hung = cli(proxy.host(), "version");
-      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(hung::isAlive);
-      proxy.restore();
-      assertThat(hung.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(hung.exitValue()).isZero();
+      assertBlockedUntil(cli(proxy.host(), "version"), proxy::restore);
 
       // SIGSTOP on this engine's dockerd: its socket accepts, nothing answers, until SIGCONT.
       engine.pause();
-      Process paused = cli(engine.host(), "version");
-      try {
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(paused::isAlive);
-      } finally {
-        engine.resume();
-      }
-      assertThat(paused.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(paused.exitValue()).isZero();
+      assertBlockedUntil(cli(engine.host(), "version"), engine::resume);
     }
+  }
+
+  /** Asserts that a CLI run stays blocked (for a second) until {@code lift} runs, then succeeds. */
+  private static void assertBlockedUntil(Process cli, Runnable lift) throws InterruptedException {
+    try {
+      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(cli::isAlive);
+    } finally {
+      lift.run();
+    }
+    assertThat(cli.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(cli.exitValue()).isZero();
   }
 
   /**

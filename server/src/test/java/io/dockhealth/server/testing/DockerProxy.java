@@ -583,8 +583,7 @@ public final class DockerProxy implements AutoCloseable {
 
     /** Whatever was read but not yet consumed. */
     ByteBuffer takeBuffered() {
-      ByteBuffer rest = ByteBuffer.allocate(buffer.remaining()).put(buffer).flip();
-      return rest;
+      return ByteBuffer.allocate(buffer.remaining()).put(buffer).flip();
     }
 
     /** Reads more into the buffer; false at the end of the stream. */
