@@ -1,7 +1,5 @@
 package io.dockhealth.server.testing;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -57,7 +55,6 @@ public final class DockerEngine implements AutoCloseable {
   private static final Duration STOP_GRACE = Duration.ofSeconds(20);
   private static final int MAX_UNIX_SOCKET_PATH = 107; // sun_path is 108 bytes including the NUL
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Engines not yet closed; the shutdown hook closes whatever a crashed or careless test left. */
   private static final Set<DockerEngine> LIVE = ConcurrentHashMap.newKeySet();
@@ -191,20 +188,16 @@ public final class DockerEngine implements AutoCloseable {
     if (ids.isEmpty()) {
       return Map.of();
     }
-    // The State as JSON: the CLI's templates fail on a missing Health where the JSON just lacks it.
-    List<String> inspect = new ArrayList<>(List.of("container", "inspect", "--format", "{{.Id}} {{.Name}} {{json .State}}"));
+    // The CLI formats the raw JSON, where .State.Health is missing for a container without a
+    // HEALTHCHECK (or one not yet started): index yields nothing for a missing key, a lookup fails.
+    // No JSON library here: the client and lua modules' tests use this class without one.
+    List<String> inspect = new ArrayList<>(List.of("container", "inspect", "--format",
+        "{{.Id}} {{.Name}} {{.State.Status}} {{with index .State \"Health\"}}{{.Status}}{{else}}none{{end}}"));
     inspect.addAll(Arrays.asList(ids.split("\\s+")));
     Map<String, String> states = new TreeMap<>();
     for (String line : docker(inspect.toArray(String[]::new)).split("\n")) {
-      String[] fields = line.trim().split(" ", 3);
-      JsonNode state;
-      try {
-        state = JSON.readTree(fields[2]);
-      } catch (IOException e) {
-        throw new UncheckedIOException("docker inspect gave a State that is not JSON: " + line, e);
-      }
-      String health = state.path("Health").path("Status").asText("none");
-      states.put(fields[0], fields[1].substring(1) + " " + state.path("Status").asText() + " " + health);
+      String[] fields = line.trim().split(" ", 2);
+      states.put(fields[0], fields[1].substring(1)); // the name without Docker's leading "/"
     }
     return states;
   }
