@@ -79,9 +79,9 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--docker-timeout", paramLabel = "DURATION",
       defaultValue = "${env:DOCKHEALTH_DOCKER_TIMEOUT:-5s}", converter = Flags.DurationValue.class,
-      description = "The longest one call to Docker may take (ping, list, inspect, connecting); a daemon"
-          + " that answers nothing for this long after 2 s of quiet counts as lost"
-          + " (env DOCKHEALTH_DOCKER_TIMEOUT; default ${DEFAULT-VALUE}).")
+      description = "How long Docker may take to answer a ping (sent after 2 s of quiet), and on connecting"
+          + " the version and the events subscription, before it counts as hung; listing and inspecting"
+          + " may take 30 s, or this if longer (env DOCKHEALTH_DOCKER_TIMEOUT; default ${DEFAULT-VALUE}).")
   Duration dockerTimeout;
 
   @Option(names = "--drain-period", paramLabel = "DURATION",

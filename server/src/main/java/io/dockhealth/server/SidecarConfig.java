@@ -17,7 +17,7 @@ import java.util.Optional;
  * @param grpcAddress where the gRPC server listens
  * @param dockerHost the Docker engine, {@code unix:///path} or {@code tcp://host:port}
  * @param resyncInterval how often every container is re-read from Docker
- * @param dockerTimeout the longest any one call to Docker may take before Docker counts as hung
+ * @param dockerTimeout how long Docker may take to answer a ping before it counts as hung
  * @param drainPeriod how long names stay NOT_SERVING before the server stops, on shutdown
  * @param maxWatchStreams the most Watch streams open at once
  * @param rules which containers are shown, their service names and how statuses are derived

@@ -43,6 +43,13 @@ import java.util.function.Function;
  * Docker's read-only endpoints as asynchronous calls, each bounded by a deadline, whatever the
  * transport.
  *
+ * <p>Two deadlines. Liveness calls ({@code /_ping}, and {@code /version} and the events
+ * subscription on connecting) get the short {@code timeout}: a Docker that does not answer them in
+ * time is hung. Listing and inspecting may be slow on a busy host without Docker being hung, so
+ * they get {@link #SLOW_CALLS} (or {@code timeout}, if longer); while one runs, the watchdog's
+ * pings still tell whether Docker is alive. Pings have a client, connection and thread of their
+ * own, so a ping never waits behind slow calls.
+ *
  * <p>Why a deadline of our own: docker-java's {@code responseTimeout} becomes the socket read
  * timeout, which works on {@code tcp://}, but its unix socket is a blocking {@code SocketChannel}
  * that ignores {@code SO_TIMEOUT}, so a hung daemon would block a call for as long as it hangs.
@@ -52,14 +59,15 @@ import java.util.function.Function;
  * {@code tcp://} a blocked socket read does not heed interrupts, but the read timeout, set to the
  * same value, ends it at the same time.
  *
- * <p>The pool has as many threads as the client has connections, and the source keeps no more
- * calls in flight than that (one ping, one resync step, a few inspects), so a call never waits in a
- * queue while its deadline runs.
+ * <p>Each pool has as many threads as its client has connections, and the source keeps no more
+ * calls in flight than that (one ping; one resync step and {@link #INSPECTS} inspects), so a call
+ * never waits in a queue while its deadline runs.
  */
 final class DockerCalls implements AutoCloseable {
-  /** Threads and connections for calls: the watchdog's ping, a resync's step, and {@link #INSPECTS}. */
+  /** How many inspects the source may have in flight, besides one resync step. */
   static final int INSPECTS = 2;
-  private static final int CONNECTIONS = INSPECTS + 2;
+  /** The least time a list or an inspect may take. */
+  static final Duration SLOW_CALLS = Duration.ofSeconds(30);
   private static final int MAX_DESCRIPTION = 200;
 
   /** What a failed call says about Docker. */
@@ -75,49 +83,58 @@ final class DockerCalls implements AutoCloseable {
     TRANSPORT
   }
 
+  private final DockerClient liveness;
   private final DockerClient requests;
   private final DockerClient events;
-  private final ListeningExecutorService pool;
+  private final ListeningExecutorService livenessPool;
+  private final ListeningExecutorService requestPool;
   private final ScheduledExecutorService deadlines;
   private final Duration timeout;
+  private final Duration slowTimeout;
   private final Ticker ticker;
   private final Set<ListenableFuture<?>> inFlight = ConcurrentHashMap.newKeySet();
   /** When Docker last answered a call, error answers included: a sign of life for the watchdog. */
   private volatile long lastAnswerNanos;
 
   /**
-   * @param timeout the longest a call may take, connecting included; also how long the events
-   *     stream may take to start
+   * @param timeout the deadline of liveness calls (ping, version, the events stream's start), and
+   *     of connecting
    * @param deadlines where deadlines are scheduled (cheap tasks only)
    */
   DockerCalls(URI dockerHost, Duration timeout, ScheduledExecutorService deadlines, Ticker ticker) {
     checkArgument(timeout.compareTo(Duration.ZERO) > 0, "timeout: %s (expected: > 0)", timeout);
     this.timeout = timeout;
+    this.slowTimeout = timeout.compareTo(SLOW_CALLS) > 0 ? timeout : SLOW_CALLS;
     this.deadlines = checkNotNull(deadlines, "deadlines");
     this.ticker = checkNotNull(ticker, "ticker");
     this.lastAnswerNanos = ticker.read();
     DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
         .withDockerHost(dockerHost.toString())
         .build();
-    this.requests = DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
-        .dockerHost(config.getDockerHost())
-        .sslConfig(config.getSSLConfig())
-        .maxConnections(CONNECTIONS)
-        .connectionTimeout(timeout)
-        .responseTimeout(timeout)
-        .build());
+    this.liveness = client(config, 1, timeout);
+    this.requests = client(config, INSPECTS + 1, slowTimeout);
     // The events stream is quiet for as long as nothing happens: its client has no response
     // timeout (the watchdog notices a hung daemon instead), and a client of its own so a call never
     // waits behind it for a connection. A subscription that never starts holds one of its two
     // connections until the daemon answers or the source stops.
-    this.events = DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
+    this.events = client(config, 2, null);
+    this.livenessPool = pool("dockhealth-docker-ping-%d", 1);
+    this.requestPool = pool("dockhealth-docker-call-%d", INSPECTS + 1);
+  }
+
+  private DockerClient client(DockerClientConfig config, int connections, Duration responseTimeout) {
+    return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
         .dockerHost(config.getDockerHost())
         .sslConfig(config.getSSLConfig())
-        .maxConnections(2)
+        .maxConnections(connections)
         .connectionTimeout(timeout)
+        .responseTimeout(responseTimeout)
         .build());
-    this.pool = MoreExecutors.listeningDecorator(Executors.newFixedThreadPool(CONNECTIONS,
-        new ThreadFactoryBuilder().setNameFormat("dockhealth-docker-call-%d").setDaemon(true).build()));
+  }
+
+  private static ListeningExecutorService pool(String nameFormat, int threads) {
+    return MoreExecutors.listeningDecorator(Executors.newFixedThreadPool(threads,
+        new ThreadFactoryBuilder().setNameFormat(nameFormat).setDaemon(true).build()));
   }
 
   /** The ticker's reading when Docker last answered a call, with an error answer or not. */
@@ -125,24 +142,24 @@ final class DockerCalls implements AutoCloseable {
     return lastAnswerNanos;
   }
 
-  /** {@code GET /version}. */
+  /** {@code GET /version}, a liveness call. */
   ListenableFuture<Version> version() {
-    return call(() -> requests.versionCmd().exec());
+    return call(livenessPool, timeout, () -> liveness.versionCmd().exec());
   }
 
-  /** {@code GET /_ping}. */
+  /** {@code GET /_ping}, a liveness call. */
   ListenableFuture<Void> ping() {
-    return call(() -> requests.pingCmd().exec());
+    return call(livenessPool, timeout, () -> liveness.pingCmd().exec());
   }
 
   /** {@code GET /containers/json?all=1}. */
   ListenableFuture<List<Container>> list() {
-    return call(() -> requests.listContainersCmd().withShowAll(true).exec());
+    return call(requestPool, slowTimeout, () -> requests.listContainersCmd().withShowAll(true).exec());
   }
 
   /** {@code GET /containers/{id}/json}, as a model record; an unusable answer fails with {@link DockerAnswerException}. */
   ListenableFuture<ContainerRecord> inspect(String id) {
-    return call(() -> DockerMapping.fromInspect(requests.inspectContainerCmd(id).exec()));
+    return call(requestPool, slowTimeout, () -> DockerMapping.fromInspect(requests.inspectContainerCmd(id).exec()));
   }
 
   /**
@@ -153,9 +170,20 @@ final class DockerCalls implements AutoCloseable {
     filters.apply(events.eventsCmd()).exec(callback);
   }
 
-  /** A future that fails with a {@link TimeoutException} if {@code future} is not done in time. */
+  /**
+   * A future that fails with a {@link TimeoutException} ("no answer within ...") if {@code future}
+   * is not done within the liveness timeout, and then cancels it.
+   */
   <T> ListenableFuture<T> withDeadline(ListenableFuture<T> future) {
-    return Futures.withTimeout(future, timeout.toNanos(), TimeUnit.NANOSECONDS, deadlines);
+    return withDeadline(future, timeout);
+  }
+
+  private <T> ListenableFuture<T> withDeadline(ListenableFuture<T> future, Duration deadline) {
+    return Futures.catchingAsync(
+        Futures.withTimeout(future, deadline.toNanos(), TimeUnit.NANOSECONDS, deadlines),
+        TimeoutException.class,
+        timedOut -> Futures.immediateFailedFuture(new TimeoutException("no answer within " + deadline.toMillis() + " ms")),
+        MoreExecutors.directExecutor());
   }
 
   /** Cancels every call in flight (Docker was lost: their answers no longer matter). */
@@ -168,12 +196,14 @@ final class DockerCalls implements AutoCloseable {
   @Override
   public void close() throws IOException {
     cancelAll();
-    pool.shutdownNow();
+    livenessPool.shutdownNow();
+    requestPool.shutdownNow();
+    liveness.close();
     requests.close();
     events.close();
   }
 
-  private <T> ListenableFuture<T> call(Callable<T> request) {
+  private <T> ListenableFuture<T> call(ListeningExecutorService pool, Duration deadline, Callable<T> request) {
     ListenableFuture<T> call = withDeadline(pool.submit(() -> {
       try {
         T result = request.call();
@@ -183,7 +213,7 @@ final class DockerCalls implements AutoCloseable {
         lastAnswerNanos = ticker.read();
         throw e;
       }
-    }));
+    }), deadline);
     inFlight.add(call);
     call.addListener(() -> inFlight.remove(call), MoreExecutors.directExecutor());
     return call;
@@ -203,12 +233,10 @@ final class DockerCalls implements AutoCloseable {
   }
 
   /** A failure in a few words for a log line: "Status 500: {...}", "no answer within 5000 ms", the cause's message. */
-  String describe(Throwable failure) {
+  static String describe(Throwable failure) {
     Throwable cause = unwrap(failure);
     String text;
-    if (cause instanceof TimeoutException) {
-      text = "no answer within " + timeout.toMillis() + " ms";
-    } else if (cause instanceof DockerException) {
+    if (cause instanceof DockerException) {
       text = String.valueOf(cause.getMessage()); // "Status 500: " and Docker's error body
     } else {
       Throwable root = Throwables.getRootCause(cause);

@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Docker is <em>lost</em> when the events stream breaks, or a version, ping or list call fails
  * or gets no answer in time; a {@link Watchdog} pings Docker whenever it has been quiet, so a hung
- * daemon is noticed too. The model is told at once, and connecting is retried with capped
+ * daemon is noticed even while a slow list or inspect is still allowed to run. The model is told at once, and connecting is retried with capped
  * exponential backoff; the events stream resumes with {@code since} the last event it delivered,
  * and a resync follows, so nothing that happened during the break is missed. An error about one
  * container is not a lost Docker: only that container goes stale ({@link Inspections}).
@@ -55,7 +55,8 @@ public final class DockerSource extends AbstractIdleService {
    *
    * @param dockerHost {@code unix:///path} or {@code tcp://host:port}
    * @param resyncInterval how often to re-read every container, repairing anything an event missed
-   * @param timeout the longest any call may take (connecting included), and the events stream to start
+   * @param timeout how long Docker may take to answer a ping, the version or the events subscription
+   *     before it counts as hung (lists and inspects may take longer: {@link DockerCalls})
    * @param quietBeforePing how long Docker may say nothing before the watchdog pings it
    * @param initialBackoff the first delay before reconnecting; it doubles up to maxBackoff
    */
@@ -322,7 +323,7 @@ public final class DockerSource extends AbstractIdleService {
     if (stopping) {
       return;
     }
-    String what = calls.describe(cause);
+    String what = DockerCalls.describe(cause);
     Reconnects.Plan plan = wasConnected ? reconnects.lost(what) : reconnects.attemptFailed(what);
     logger.atLevel(plan.level()).log(plan.message());
     control.schedule(plan.delay(), this::connect);

@@ -106,7 +106,7 @@ final class Inspections {
       entry = new Failing();
       failing.put(id, entry);
       logger.warn("Docker erred about container {} ({}); it keeps its last known state, marked stale, and is"
-          + " inspected again with backoff up to {} s", who(id), calls.describe(cause), MAX_RETRY.toSeconds());
+          + " inspected again with backoff up to {} s", who(id), DockerCalls.describe(cause), MAX_RETRY.toSeconds());
     }
     entry.failures++;
     model.markStale(id);
@@ -115,7 +115,7 @@ final class Inspections {
       Duration delay = entry.backoff.next();
       if (entry.failures > 1) {
         logger.debug("container {}: inspect {} failed ({}); inspect {} in {} ms", who(id), entry.failures,
-            calls.describe(cause), entry.failures + 1, delay.toMillis());
+            DockerCalls.describe(cause), entry.failures + 1, delay.toMillis());
       }
       Failing retried = entry;
       control.schedule(delay, () -> {

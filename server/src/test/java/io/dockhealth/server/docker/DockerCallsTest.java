@@ -1,33 +1,76 @@
 package io.dockhealth.server.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.core.JsonParseException;
 import com.github.dockerjava.api.exception.BadRequestException;
 import com.github.dockerjava.api.exception.InternalServerErrorException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.google.common.base.Ticker;
+import com.google.common.util.concurrent.ListenableFuture;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
-/** What a failed Docker call says about Docker: gone, an answer about one container, or no answer. */
+/**
+ * Deadlines on a unix socket, which ignores read timeouts; and what a failed Docker call says
+ * about Docker: gone, an answer about one container, or no answer.
+ */
 class DockerCallsTest {
   private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor();
-  private final DockerCalls calls = new DockerCalls(URI.create("unix:///nonexistent/docker.sock"),
-      Duration.ofSeconds(5), deadlines, Ticker.systemTicker());
 
   @AfterEach
-  void close() throws IOException {
-    calls.close();
+  void stopDeadlines() {
     deadlines.shutdownNow();
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void ping_overAUnixSocketThatNeverAnswers_failsAtTheDeadline_andClosesTheConnection(@TempDir Path dir)
+      throws Exception {
+    Path socket = dir.resolve("docker.sock");
+    try (ServerSocketChannel daemon = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      daemon.bind(UnixDomainSocketAddress.of(socket));
+      try (DockerCalls calls = new DockerCalls(URI.create("unix://" + socket), Duration.ofMillis(300), deadlines,
+          Ticker.systemTicker())) {
+        ListenableFuture<Void> ping = calls.ping();
+        try (SocketChannel connection = daemon.accept()) { // reads the request, never answers
+
+          Throwable failure = catchThrowable(() -> ping.get(10, TimeUnit.SECONDS));
+
+          assertThat(failure)
+              .isInstanceOf(ExecutionException.class)
+              .hasCauseInstanceOf(TimeoutException.class)
+              .hasMessageContaining("no answer within 300 ms");
+          assertThat(DockerCalls.classify(failure)).isEqualTo(DockerCalls.Failure.TRANSPORT);
+          // The call was interrupted and its connection closed: the "daemon" reads to the end.
+          ByteBuffer buffer = ByteBuffer.allocate(4096);
+          int read;
+          do {
+            buffer.clear();
+            read = connection.read(buffer);
+          } while (read > 0);
+          assertThat(read).isEqualTo(-1);
+        }
+      }
+    }
   }
 
   @Test
@@ -59,12 +102,12 @@ class DockerCallsTest {
 
   @Test
   void describe_saysWhatFailedInAFewWords() {
-    assertThat(calls.describe(new ExecutionException(new TimeoutException("Timed out (timeout delayed by 2 ms)"))))
+    assertThat(DockerCalls.describe(new ExecutionException(new TimeoutException("no answer within 5000 ms"))))
         .isEqualTo("no answer within 5000 ms");
-    assertThat(calls.describe(new InternalServerErrorException("{\"message\":\"oops\"}\n")))
+    assertThat(DockerCalls.describe(new InternalServerErrorException("{\"message\":\"oops\"}\n")))
         .isEqualTo("Status 500: {\"message\":\"oops\"}");
-    assertThat(calls.describe(new RuntimeException(new IOException("Connection refused"))))
+    assertThat(DockerCalls.describe(new RuntimeException(new IOException("Connection refused"))))
         .isEqualTo("Connection refused");
-    assertThat(calls.describe(new IOException("x".repeat(500)))).hasSize(203).endsWith("...");
+    assertThat(DockerCalls.describe(new IOException("x".repeat(500)))).hasSize(203).endsWith("...");
   }
 }

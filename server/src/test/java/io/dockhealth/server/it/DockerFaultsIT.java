@@ -50,6 +50,8 @@ class DockerFaultsIT {
   private static final Duration HANG_NOTICED = Duration.ofSeconds(20);
   private static final Duration RECOVERED = Duration.ofSeconds(40);
   private static final Duration SETTLED = Duration.ofSeconds(30);
+  /** How long the sidecar lets a list or an inspect take. */
+  private static final Duration INSPECT_DEADLINE = Duration.ofSeconds(30);
   /** Docker keeps this many recent events for a subscriber that resumes with {@code since}. */
   private static final int DOCKER_EVENT_RING = 256;
   /** The container actions the sidecar subscribes to. */
@@ -251,6 +253,8 @@ class DockerFaultsIT {
     HealthClient.Watch sidecarWatch = client.watch("");
     await().atMost(SETTLED).until(() -> "SERVING".equals(sidecarWatch.last()));
 
+    int warningsBefore = dockerWarnings().size();
+    int statusesBefore = sidecarWatch.statuses().size();
     long pausedAt = System.nanoTime();
     engine.pause();
     await().atMost(HANG_NOTICED).untilAsserted(() -> {
@@ -262,8 +266,8 @@ class DockerFaultsIT {
     // Fail static: the last known status stays through the stale grace (30 s by default), marked stale.
     assertThat(client.check("web")).isEqualTo("SERVING");
     assertThat(httpGet("/v1/health/web")).contains("\"stale\": true");
-    assertThat(dockerWarnings()).hasSize(1);
-    assertThat(dockerWarnings().get(0)).contains("Docker");
+    assertThat(dockerWarnings()).hasSize(warningsBefore + 1);
+    assertThat(dockerWarnings().get(warningsBefore)).startsWith("lost Docker");
 
     long resumedAt = System.nanoTime();
     engine.resume();
@@ -272,8 +276,9 @@ class DockerFaultsIT {
       assertThat(client.container("web").getStale()).isFalse();
     });
     logger.info("hung dockerd over {}: back in sync {} ms after SIGCONT", transport, millisSince(resumedAt));
-    assertThat(sidecarWatch.statuses()).containsExactly("SERVING", "NOT_SERVING", "SERVING");
-    assertThat(dockerWarnings()).as("one warning for the whole outage, retries included").hasSize(1);
+    List<String> statuses = sidecarWatch.statuses();
+    assertThat(statuses.subList(statusesBefore, statuses.size())).containsExactly("NOT_SERVING", "SERVING");
+    assertThat(dockerWarnings()).as("one warning for the whole outage, retries included").hasSize(warningsBefore + 1);
 
     // Events flow again.
     engine.docker("stop", "web");
@@ -310,7 +315,9 @@ class DockerFaultsIT {
     }
     long faultAt = System.nanoTime();
     engine.docker("kill", "--signal", "WINCH", "sick"); // an event, so the sidecar inspects it
-    await().atMost(SETTLED).until(() -> client.container("sick").getStale());
+    // Without an answer, the inspect gets the 30 s a slow Docker may take before it counts as failed.
+    Duration staleWithin = fault.equals("500") ? SETTLED : SETTLED.plus(INSPECT_DEADLINE);
+    await().atMost(staleWithin).until(() -> client.container("sick").getStale());
     logger.info("one container's {}: it went stale after {} ms", fault, millisSince(faultAt));
     assertThat(client.check("sick")).as("last known, during the grace").isEqualTo("SERVING");
     assertThat(client.check("")).isEqualTo("SERVING");
@@ -331,7 +338,7 @@ class DockerFaultsIT {
     assertThat(client.container("other").getStale()).isFalse();
     assertThat(client.check("other")).isEqualTo("SERVING");
     int answered = proxy.faultsInjected();
-    await().atMost(SETTLED).until(() -> proxy.faultsInjected() > answered); // still retried
+    await().atMost(staleWithin).until(() -> proxy.faultsInjected() > answered); // still retried
     assertThat(dockerWarnings()).as("logged once, however often retried").hasSize(1);
     assertThat(dockerWarnings().get(0)).contains(sickId.substring(0, 12));
 
