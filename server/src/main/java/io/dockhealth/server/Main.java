@@ -77,6 +77,13 @@ public final class Main implements Callable<Integer> {
           + " (env DOCKHEALTH_RESYNC_INTERVAL; default ${DEFAULT-VALUE}).")
   Duration resyncInterval;
 
+  @Option(names = "--docker-timeout", paramLabel = "DURATION",
+      defaultValue = "${env:DOCKHEALTH_DOCKER_TIMEOUT:-5s}", converter = Flags.DurationValue.class,
+      description = "How long Docker may take to answer a ping (sent after 2 s of quiet), and on connecting"
+          + " the version and the events subscription, before it counts as hung; listing and inspecting"
+          + " may take 30 s, or this if longer (env DOCKHEALTH_DOCKER_TIMEOUT; default ${DEFAULT-VALUE}).")
+  Duration dockerTimeout;
+
   @Option(names = "--drain-period", paramLabel = "DURATION",
       defaultValue = "${env:DOCKHEALTH_DRAIN_PERIOD:-5s}", converter = Flags.DurationValue.class,
       description = "On SIGTERM, how long every name answers NOT_SERVING before the server stops"
@@ -193,7 +200,7 @@ public final class Main implements Callable<Integer> {
     validate();
     ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
-    return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, drainPeriod, maxWatchStreams, rules,
+    return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, dockerTimeout, drainPeriod, maxWatchStreams, rules,
         staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections);
   }
 
@@ -235,6 +242,9 @@ public final class Main implements Callable<Integer> {
     }
     if (resyncInterval.isZero()) {
       throw invalid("--resync-interval", "0s", "a duration > 0 such as 60s");
+    }
+    if (dockerTimeout.isZero()) {
+      throw invalid("--docker-timeout", "0s", "a duration > 0 such as 5s");
     }
     if (maxWatchStreams <= 0) {
       throw invalid("--max-watch-streams", maxWatchStreams, "> 0");

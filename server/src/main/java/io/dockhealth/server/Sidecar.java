@@ -48,7 +48,8 @@ public final class Sidecar {
     this.registry = new Registry(config.rules(), config.staleGrace(), config.forgetAfter(), Clock.systemUTC(),
         (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
     this.docker = new DockerSource(
-        DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker(),
+        DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval(), config.dockerTimeout()), registry,
+        Ticker.systemTicker(),
         metrics.docker());
     this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
         config.serviceFromAuthority(), metrics);

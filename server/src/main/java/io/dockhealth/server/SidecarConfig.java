@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param grpcAddress where the gRPC server listens
  * @param dockerHost the Docker engine, {@code unix:///path} or {@code tcp://host:port}
  * @param resyncInterval how often every container is re-read from Docker
+ * @param dockerTimeout how long Docker may take to answer a ping before it counts as hung
  * @param drainPeriod how long names stay NOT_SERVING before the server stops, on shutdown
  * @param maxWatchStreams the most Watch streams open at once
  * @param rules which containers are shown, their service names and how statuses are derived
@@ -31,6 +32,7 @@ public record SidecarConfig(
     InetSocketAddress grpcAddress,
     URI dockerHost,
     Duration resyncInterval,
+    Duration dockerTimeout,
     Duration drainPeriod,
     int maxWatchStreams,
     ServiceRules rules,
@@ -44,6 +46,7 @@ public record SidecarConfig(
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
     checkArgument(resyncInterval.compareTo(Duration.ZERO) > 0, "resyncInterval: %s (expected: > 0)", resyncInterval);
+    checkArgument(dockerTimeout.compareTo(Duration.ZERO) > 0, "dockerTimeout: %s (expected: > 0)", dockerTimeout);
     checkArgument(!drainPeriod.isNegative(), "drainPeriod: %s (expected: >= 0)", drainPeriod);
     checkArgument(maxWatchStreams > 0, "maxWatchStreams: %s (expected: > 0)", maxWatchStreams);
     checkNotNull(rules, "rules");

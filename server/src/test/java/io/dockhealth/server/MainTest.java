@@ -24,7 +24,7 @@ import picocli.CommandLine.Model.OptionSpec;
 class MainTest {
   /** Every flag the README documents. */
   private static final List<String> FLAGS = List.of(
-      "--grpc-address", "--docker-host", "--resync-interval", "--drain-period", "--max-watch-streams",
+      "--grpc-address", "--docker-host", "--resync-interval", "--docker-timeout", "--drain-period", "--max-watch-streams",
       "--service-label", "--name-pattern", "--group-policy", "--starting-is-serving", "--stale-grace",
       "--forget-after", "--expose", "--service-from-authority", "--log-level", "--help", "--version");
 
@@ -38,6 +38,8 @@ class MainTest {
     "--resync-interval    | 5x",
     "--resync-interval    | 0s",
     "--resync-interval    | -1s",
+    "--docker-timeout     | 0s",
+    "--docker-timeout     | soon",
     "--drain-period       | 1h-",
     "--drain-period       | -1s",
     "--stale-grace        | soon",

@@ -26,13 +26,14 @@ class ParseConfigTest {
     assertThat(config.staleGrace()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.forgetAfter()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.serviceFromAuthority()).isFalse();
+    assertThat(config.dockerTimeout()).isEqualTo(Duration.ofSeconds(5));
   }
 
   @Test
   void flags_given_areTaken() {
     SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock", "--service-label=com.example.app",
         "--name-pattern=", "--group-policy=ALL", "--starting-is-serving", "--stale-grace=5s", "--forget-after=0s",
-        "--expose=labeled", "--service-from-authority=true");
+        "--expose=labeled", "--service-from-authority=true", "--docker-timeout=2500ms");
 
     assertThat(config.rules().serviceLabel()).isEqualTo("com.example.app");
     assertThat(config.rules().namePattern()).isEmpty();
@@ -42,6 +43,7 @@ class ParseConfigTest {
     assertThat(config.staleGrace()).isEqualTo(Duration.ofSeconds(5));
     assertThat(config.forgetAfter()).isZero();
     assertThat(config.serviceFromAuthority()).isTrue();
+    assertThat(config.dockerTimeout()).isEqualTo(Duration.ofMillis(2500));
   }
 
   @ParameterizedTest
@@ -54,6 +56,7 @@ class ParseConfigTest {
     "--expose=some                   | --expose         | all or labeled",
     "--stale-grace=forever           | --stale-grace    | a duration",
     "--forget-after=-5s              | --forget-after   | a duration",
+    "--docker-timeout=0s             | --docker-timeout | a duration > 0",
   })
   void badValue_namesTheFlagAndWhatWasExpected(String arg, String flag, String expected) {
     assertThatThrownBy(() -> Main.parseConfig("--docker-host=unix:///run/docker.sock", arg))

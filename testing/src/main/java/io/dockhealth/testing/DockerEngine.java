@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -70,6 +71,7 @@ public final class DockerEngine implements AutoCloseable {
   private final Path socket;
   private final Path log;
   private Process dockerd; // guarded by this
+  private boolean paused; // guarded by this
   private boolean closed; // guarded by this
 
   private DockerEngine(String id, Path dir, List<String> extraFlags) {
@@ -175,6 +177,64 @@ public final class DockerEngine implements AutoCloseable {
   }
 
   /**
+   * Every container of this engine as Docker itself reports it ({@code docker ps -a}, then {@code
+   * docker inspect}): full ID to {@code "name state health"}, health being the HEALTHCHECK status
+   * or {@code none}. For comparing a model with the truth once the engine is quiet.
+   */
+  public Map<String, String> containerStates() {
+    String ids = docker("ps", "-aq", "--no-trunc");
+    if (ids.isEmpty()) {
+      return Map.of();
+    }
+    // The CLI formats the raw JSON, where .State.Health is missing for a container without a
+    // HEALTHCHECK (or one not yet started): index yields nothing for a missing key, a lookup fails.
+    // No JSON library here: the client and lua modules' tests use this class without one.
+    List<String> inspect = new ArrayList<>(List.of("container", "inspect", "--format",
+        "{{.Id}} {{.Name}} {{.State.Status}} {{with index .State \"Health\"}}{{.Status}}{{else}}none{{end}}"));
+    inspect.addAll(Arrays.asList(ids.split("\\s+")));
+    Map<String, String> states = new TreeMap<>();
+    for (String line : docker(inspect.toArray(String[]::new)).split("\n")) {
+      String[] fields = line.trim().split(" ", 2);
+      states.put(fields[0], fields[1].substring(1)); // the name without Docker's leading "/"
+    }
+    return states;
+  }
+
+  /**
+   * Freezes this engine's dockerd with SIGSTOP: it keeps its socket and connections but answers
+   * nothing, as a hung daemon does. Containers (under containerd, which is not stopped) keep
+   * running. Only this engine's own dockerd process is signalled. {@link #docker} calls block
+   * until {@link #resume()}, so make none in between.
+   */
+  public synchronized void pause() {
+    if (dockerd == null || !dockerd.isAlive()) {
+      throw new IllegalStateException("dockerd of " + dir + " is not running");
+    }
+    signal("STOP");
+    paused = true;
+  }
+
+  /** Lets a {@link #pause() paused} dockerd run again (SIGCONT). Does nothing if it is not paused. */
+  public synchronized void resume() {
+    if (paused && dockerd != null && dockerd.isAlive()) {
+      signal("CONT");
+    }
+    paused = false;
+  }
+
+  /** The pid of this engine's dockerd. */
+  public synchronized long pid() {
+    if (dockerd == null) {
+      throw new IllegalStateException("dockerd of " + dir + " is not running");
+    }
+    return dockerd.pid();
+  }
+
+  private void signal(String name) {
+    run(List.of("kill", "-" + name, Long.toString(dockerd.pid())), null, CLI_TIMEOUT).orThrow();
+  }
+
+  /**
    * Stops dockerd: SIGTERM, then SIGKILL if it has not exited within 20 s. Returns once dockerd, its
    * containerd and any container shims of this engine are gone. A stopped engine keeps its data;
    * {@link #restart()} brings it back. Does nothing if dockerd is not running.
@@ -188,6 +248,7 @@ public final class DockerEngine implements AutoCloseable {
    *     (--live-restore); otherwise make sure nothing of this engine is left running
    */
   private synchronized void stop(boolean keepContainers) {
+    resume(); // a stopped process would take SIGTERM only when continued
     Process process = dockerd;
     dockerd = null;
     if (process == null) {
@@ -250,8 +311,13 @@ public final class DockerEngine implements AutoCloseable {
     }
   }
 
-  /** Containers must go with their daemon: with --live-restore they would outlive it. */
-  private void removeAllContainers() {
+  /**
+   * Removes every container of this engine ({@code docker rm -f}), as between tests that share an
+   * engine; and before the daemon stops, since with --live-restore containers would outlive it. A
+   * failure is printed, not thrown.
+   */
+  public void removeAllContainers() {
+    resume();
     if (!isRunning()) {
       return;
     }

@@ -6,6 +6,8 @@ import io.dockhealth.proto.health.v1.HealthGrpc;
 import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.ContainerHealthGrpc;
 import io.dockhealth.proto.v1.GetContainerRequest;
+import io.dockhealth.proto.v1.ListContainersRequest;
+import io.dockhealth.proto.v1.ListContainersResponse;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -15,6 +17,9 @@ import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -51,6 +56,30 @@ public final class HealthClient implements AutoCloseable {
   public Container container(String name) {
     return ContainerHealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
         .getContainer(GetContainerRequest.newBuilder().setName(name).build());
+  }
+
+  public ListContainersResponse listContainers() {
+    return ContainerHealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .listContainers(ListContainersRequest.getDefaultInstance());
+  }
+
+  /**
+   * The sidecar's containers, removed ones left out, in the form of {@link
+   * DockerEngine#containerStates()}: full ID to {@code "name state health"} in Docker's words.
+   */
+  public Map<String, String> containerStates() {
+    Map<String, String> states = new TreeMap<>();
+    for (Container container : listContainers().getContainersList()) {
+      if (!container.getRemoved()) {
+        states.put(container.getId(), container.getNames(0) + " " + dockerWord(container.getState().name(), "STATE_")
+            + " " + dockerWord(container.getHealth().name(), "HEALTH_"));
+      }
+    }
+    return states;
+  }
+
+  private static String dockerWord(String protoName, String prefix) {
+    return protoName.substring(prefix.length()).toLowerCase(Locale.ROOT);
   }
 
   /** Opens a Watch stream; what it receives collects in the returned list. */

@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -85,6 +88,67 @@ class DockerEngineIT {
       assertThat(DockerEngine.dockerAt(proxy.host(), "version", "--format", "{{.Server.Version}}"))
           .isNotBlank();
     }
+  }
+
+  @Test
+  void proxyFaultsHitOnlyMatchingRequests_keepAliveConnectionsStayInStep_pauseFreezesDockerd() throws Exception {
+    try (DockerEngine engine = DockerEngine.start("faults-proxy-it");
+        DockerProxy proxy = DockerProxy.start(engine.socketPath())) {
+      // Requests with bodies pass through: create (POST with a JSON body) and start.
+      DockerEngine.dockerAt(proxy.host(), "run", "-d", "--name", "one", "--network", "host", DockerEngine.IMAGE, "sleep", "600");
+      DockerEngine.dockerAt(proxy.host(), "run", "-d", "--name", "two", "--network", "host", DockerEngine.IMAGE, "sleep", "600");
+      String one = engine.docker("inspect", "--format", "{{.Id}}", "one");
+
+      proxy.answer500("GET", "(/v[0-9.]+)?/containers/" + one + "/json");
+      // One CLI run asks about both (one by its ID, as the rule names it) on one keep-alive
+      // connection: only the request about one is answered 500, and the answer about two that
+      // follows it on the connection is Docker's.
+      int connectionsBefore = proxy.connectionsAccepted();
+      Process both = cli(proxy.host(), "container", "inspect", "--format", "{{.Name}}", one, "two");
+      assertThat(both.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      String output = new String(both.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(output).contains("fault injected by DockerProxy").contains("/two").doesNotContain("/one");
+      assertThat(proxy.connectionsAccepted() - connectionsBefore).as("connections the CLI opened").isEqualTo(1);
+      assertThat(proxy.faultsInjected()).isEqualTo(1);
+
+      proxy.restore();
+      assertThat(DockerEngine.dockerAt(proxy.host(), "inspect", "--format", "{{.Name}}", "one")).isEqualTo("/one");
+
+      // A held request gets no answer until restore(); then it goes on to the daemon.
+      proxy.hangRequests("GET", "(/v[0-9.]+)?/containers/" + one + "/json");
+      assertBlockedUntil(cli(proxy.host(), "container", "inspect", one), proxy::restore);
+
+      // The whole proxy hung: a new connection is read, never answered.
+      proxy.hang();
+      assertBlockedUntil(cli(proxy.host(), "version"), proxy::restore);
+
+      // SIGSTOP on this engine's dockerd: its socket accepts, nothing answers, until SIGCONT.
+      engine.pause();
+      assertBlockedUntil(cli(engine.host(), "version"), engine::resume);
+    }
+  }
+
+  /** Asserts that a CLI run stays blocked (for a second) until {@code lift} runs, then succeeds. */
+  private static void assertBlockedUntil(Process cli, Runnable lift) throws InterruptedException {
+    try {
+      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(cli::isAlive);
+    } finally {
+      lift.run();
+    }
+    assertThat(cli.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(cli.exitValue()).isZero();
+  }
+
+  /**
+   * Starts the Docker CLI in the background, for calls expected to block or fail; stdout and stderr
+   * together are its input stream (small outputs only: nothing drains it meanwhile).
+   */
+  private static Process cli(String host, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(DockerEngine.DOCKER_CLI, "-H", host));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().remove("DOCKER_HOST");
+    return builder.start();
   }
 
   private static String health(DockerEngine engine, String container) {

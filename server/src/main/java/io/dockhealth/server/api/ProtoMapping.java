@@ -67,7 +67,7 @@ public final class ProtoMapping {
         .setOomKilled(container.oomKilled())
         .setRestartCount(container.restartCount())
         .addAllServices(snapshot.namesByContainer().get(container.id()))
-        .setStale(!snapshot.inSync())
+        .setStale(snapshot.isStale(container.id()))
         .setRemoved(snapshot.removed().contains(container.id()))
         .setServingStatus(snapshot.status(container.id()).map(ProtoMapping::toProto)
             .orElse(HealthCheckResponse.ServingStatus.NOT_SERVING));
@@ -118,7 +118,7 @@ public final class ProtoMapping {
     Service.Builder builder = Service.newBuilder()
         .setName(entry.name())
         .setStatus(toProto(entry.status()))
-        .setStale(!snapshot.inSync());
+        .setStale(snapshot.isStale(entry));
     entry.policy().ifPresent(policy -> builder.setPolicy(switch (policy) {
       case ANY -> GroupPolicy.GROUP_POLICY_ANY;
       case ALL -> GroupPolicy.GROUP_POLICY_ALL;

@@ -26,6 +26,10 @@ final class Backoff {
     return delay;
   }
 
+  Duration max() {
+    return max;
+  }
+
   void reset() {
     next = initial;
   }

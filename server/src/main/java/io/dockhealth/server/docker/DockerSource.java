@@ -3,21 +3,14 @@ package io.dockhealth.server.docker;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
-import com.github.dockerjava.api.command.EventsCmd;
-import com.github.dockerjava.api.exception.NotFoundException;
-import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.Version;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import com.google.common.base.Stopwatch;
 import com.google.common.base.Ticker;
+import com.google.common.collect.Sets;
 import com.google.common.util.concurrent.AbstractIdleService;
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import com.google.common.util.concurrent.SettableFuture;
 import io.dockhealth.server.model.ContainerModel;
 import io.dockhealth.server.model.ContainerRecord;
 import java.io.Closeable;
@@ -26,13 +19,13 @@ import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,14 +33,19 @@ import org.slf4j.LoggerFactory;
  * Keeps a {@link ContainerModel} in step with a Docker engine: a full resync (list, then inspect
  * each container) on connect and on a timer, and the {@code /events} stream in between.
  *
- * <p>Every Docker call and every model write happens on one thread, so the model sees changes in
- * Docker's order and never needs a lock held across a network call. Only read-only endpoints are
- * called: {@code GET /version}, {@code GET /containers/json}, {@code GET /containers/{id}/json}
- * and {@code GET /events}.
+ * <p>One thread ({@link ControlThread}) owns the state and writes the model, so the model sees
+ * changes in one order; Docker calls run elsewhere, each under a deadline ({@link DockerCalls}), and
+ * their answers come back to that thread. So an event is applied at once, whatever Docker is busy
+ * answering: a slow inspect or a resync of many containers never holds it up. Only read-only
+ * endpoints are called: {@code GET /version}, {@code /_ping}, {@code /containers/json}, {@code
+ * /containers/{id}/json} and {@code /events}.
  *
- * <p>When Docker cannot be reached the model is told at once, and connecting is retried with capped
- * exponential backoff. The events stream resumes with {@code since} the last event it delivered, and
- * a resync follows, so nothing that happened during the break is missed.
+ * <p>Docker is <em>lost</em> when the events stream breaks, or a version, ping or list call fails
+ * or gets no answer in time; a {@link Watchdog} pings Docker whenever it has been quiet, so a hung
+ * daemon is noticed even while a slow list or inspect is still allowed to run. The model is told at once, and connecting is retried with capped
+ * exponential backoff; the events stream resumes with {@code since} the last event it delivered,
+ * and a resync follows, so nothing that happened during the break is missed. An error about one
+ * container is not a lost Docker: only that container goes stale ({@link Inspections}).
  */
 public final class DockerSource extends AbstractIdleService {
   private static final Logger logger = LoggerFactory.getLogger(DockerSource.class);
@@ -57,56 +55,51 @@ public final class DockerSource extends AbstractIdleService {
    *
    * @param dockerHost {@code unix:///path} or {@code tcp://host:port}
    * @param resyncInterval how often to re-read every container, repairing anything an event missed
-   * @param connectTimeout how long to wait for a connection, or for the events stream to start
-   * @param requestTimeout how long to wait for an answer to list, inspect or version
+   * @param timeout how long Docker may take to answer a ping, the version or the events subscription
+   *     before it counts as hung (lists and inspects may take longer: {@link DockerCalls})
+   * @param quietBeforePing how long Docker may say nothing before the watchdog pings it
    * @param initialBackoff the first delay before reconnecting; it doubles up to maxBackoff
    */
   public record Settings(
       URI dockerHost,
       Duration resyncInterval,
-      Duration connectTimeout,
-      Duration requestTimeout,
+      Duration timeout,
+      Duration quietBeforePing,
       Duration initialBackoff,
       Duration maxBackoff) {
     public Settings {
       checkNotNull(dockerHost, "dockerHost");
       checkArgument(resyncInterval.compareTo(Duration.ZERO) > 0, "resyncInterval: %s (expected: > 0)", resyncInterval);
-      checkArgument(connectTimeout.compareTo(Duration.ZERO) > 0, "connectTimeout: %s (expected: > 0)", connectTimeout);
-      checkArgument(requestTimeout.compareTo(Duration.ZERO) > 0, "requestTimeout: %s (expected: > 0)", requestTimeout);
+      checkArgument(timeout.compareTo(Duration.ZERO) > 0, "timeout: %s (expected: > 0)", timeout);
+      checkArgument(quietBeforePing.compareTo(Duration.ZERO) > 0, "quietBeforePing: %s (expected: > 0)", quietBeforePing);
     }
 
-    /** Settings suited to a sidecar beside a local engine. */
-    public static Settings defaults(URI dockerHost, Duration resyncInterval) {
-      return new Settings(dockerHost, resyncInterval, Duration.ofSeconds(5), Duration.ofSeconds(30),
-          Duration.ofMillis(100), Duration.ofSeconds(2));
+    /** Settings suited to a sidecar beside a local engine: ping after 2 s of quiet, reconnect within 2 s. */
+    public static Settings defaults(URI dockerHost, Duration resyncInterval, Duration timeout) {
+      return new Settings(dockerHost, resyncInterval, timeout, Duration.ofSeconds(2), Duration.ofMillis(100),
+          Duration.ofSeconds(2));
     }
   }
 
   private final Settings settings;
   private final ContainerModel model;
   private final Ticker ticker;
-  private final DockerClient requests;
-  private final DockerClient events;
-  private final ScheduledExecutorService executor;
-  private final Backoff backoff;
   private final DockerStats stats;
+  private final ControlThread control;
+  private final DockerCalls calls;
+  private final Watchdog watchdog;
+  private final Reconnects reconnects;
 
-  // Confined to the executor thread.
-  private final RecentEvents recentEvents = new RecentEvents(1024);
-  private EventStream stream;
-  private long generation;
+  // Confined to the control thread.
+  private final NewEvents newEvents;
+  private Inspections inspections;
+  private @Nullable EventStream stream;
+  private @Nullable Resync resync;
+  /** The containers events spoke of while the running resync was under way: the model's news is newer. */
+  private @Nullable Set<String> touchedDuringResync;
   private long lastEventNanos;
   private boolean connected;
-  private boolean reconnectScheduled;
-  private int failedAttempts;
   private boolean everConnected;
-
-  /**
-   * True while the stream is up and no resync runs, so an arriving event is the newest word on its
-   * container and may be applied before the inspect that confirms it. Written on the executor
-   * thread, read on the stream's thread.
-   */
-  private volatile boolean steady;
 
   private volatile boolean stopping;
 
@@ -116,98 +109,67 @@ public final class DockerSource extends AbstractIdleService {
 
   /** @param stats told about events, resyncs, reconnects and errors, for metrics */
   public DockerSource(Settings settings, ContainerModel model, Ticker ticker, DockerStats stats) {
-    this.stats = checkNotNull(stats, "stats");
     this.settings = checkNotNull(settings, "settings");
     this.model = checkNotNull(model, "model");
     this.ticker = checkNotNull(ticker, "ticker");
-    DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
-        .withDockerHost(settings.dockerHost().toString())
-        .build();
-    this.requests = DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
-        .dockerHost(config.getDockerHost())
-        .sslConfig(config.getSSLConfig())
-        .maxConnections(4)
-        .connectionTimeout(settings.connectTimeout())
-        .responseTimeout(settings.requestTimeout())
-        .build());
-    // The events stream is quiet for as long as nothing happens: its client has no response
-    // timeout, and a client of its own so a long request never waits behind it for a connection.
-    this.events = DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
-        .dockerHost(config.getDockerHost())
-        .sslConfig(config.getSSLConfig())
-        .maxConnections(2)
-        .connectionTimeout(settings.connectTimeout())
-        .build());
-    this.executor = Executors.newSingleThreadScheduledExecutor(
-        new ThreadFactoryBuilder().setNameFormat("dockhealth-docker").setDaemon(true).build());
-    this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
+    this.stats = checkNotNull(stats, "stats");
+    this.control = new ControlThread("dockhealth-docker", this::disconnected);
+    this.calls = new DockerCalls(settings.dockerHost(), settings.timeout(), control.scheduler(), ticker);
+    this.watchdog = new Watchdog(calls, control, ticker, settings.quietBeforePing(), this::disconnected);
+    this.reconnects = new Reconnects(settings.dockerHost(), new Backoff(settings.initialBackoff(), settings.maxBackoff()));
+    this.newEvents = new NewEvents(1024, stats);
+    this.inspections = new Inspections(calls, control, watchdog, model, stats);
   }
 
   @Override
   protected void startUp() {
-    executor.execute(guarded(this::connect));
-    long interval = settings.resyncInterval().toMillis();
-    executor.scheduleWithFixedDelay(guarded(this::periodicResync), interval, interval, TimeUnit.MILLISECONDS);
+    control.execute(this::connect);
+    control.every(settings.resyncInterval(), this::periodicResync);
+    control.every(Watchdog.TICK, watchdog::tick);
   }
 
   @Override
   protected void shutDown() throws Exception {
     stopping = true;
     try {
-      executor.submit(this::closeStream).get(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      control.submit(() -> {
+        control.nextGeneration();
+        closeStream();
+        watchdog.stop();
+        calls.cancelAll();
+      }).get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      logger.warn("closing the Docker events stream took over {}; stopping anyway", settings.connectTimeout());
+      logger.warn("closing the Docker events stream took over {}; stopping anyway", settings.timeout());
     }
-    executor.shutdownNow();
-    requests.close();
-    events.close();
+    control.shutdown();
+    calls.close();
   }
 
   private void connect() {
-    reconnectScheduled = false;
     if (stopping) {
       return;
     }
-    try {
-      Version version = requests.versionCmd().exec();
-      openStream();
-      int count = resync();
-      backoff.reset();
-      logger.info("connected to Docker at {} (engine {}, API {}); {} containers{}",
-          settings.dockerHost(), version.getVersion(), version.getApiVersion(), count,
-          failedAttempts > 0 ? " after " + failedAttempts + " failed attempts" : "");
-      failedAttempts = 0;
-      if (everConnected) {
-        stats.reconnected();
-      }
-      everConnected = true;
-    } catch (Exception e) {
-      lostConnection(e);
-    }
-  }
-
-  private void openStream() throws Exception {
-    closeStream();
-    EventsCmd cmd = events.eventsCmd()
-        .withEventTypeFilter("container")
-        .withEventFilter(EventUpdates.ACTIONS.toArray(String[]::new));
-    if (lastEventNanos > 0) {
-      cmd.withSince(since(lastEventNanos));
-    }
-    EventStream next = new EventStream(++generation);
-    stream = next;
-    cmd.exec(next);
-    try {
+    control.when(calls.version(), version -> {
+      EventStream opened = openStream();
       // The engine sends the response head as soon as it subscribes us: from then on no event is
       // lost, so the resync that follows cannot miss a change.
-      next.started.get(settings.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      throw new IOException("the events stream did not start within " + settings.connectTimeout(), e);
-    }
+      control.when(calls.withDeadline(opened.started), started -> startResync(version), this::disconnected);
+    }, this::disconnected);
+  }
+
+  private EventStream openStream() {
+    closeStream();
+    EventStream opened = new EventStream();
+    stream = opened;
+    long since = lastEventNanos;
+    calls.subscribe(cmd -> {
+      cmd.withEventTypeFilter("container").withEventFilter(EventUpdates.ACTIONS.toArray(String[]::new));
+      return since > 0 ? cmd.withSince(since(since)) : cmd;
+    }, opened);
+    return opened;
   }
 
   private void closeStream() {
-    steady = false;
     EventStream current = stream;
     stream = null;
     if (current != null) {
@@ -215,45 +177,79 @@ public final class DockerSource extends AbstractIdleService {
     }
   }
 
-  /** Reads every container afresh and hands the complete set to the model. */
-  private int resync() {
-    steady = false;
+  /** @param connectedTo the engine, when this resync completes a connect; null for a periodic one */
+  private void startResync(@Nullable Version connectedTo) {
+    Resync run = new Resync(calls, control, watchdog);
+    resync = run;
+    touchedDuringResync = new HashSet<>();
     Stopwatch stopwatch = Stopwatch.createStarted(ticker);
-    List<Container> listed = requests.listContainersCmd().withShowAll(true).exec();
-    List<ContainerRecord> fresh = new ArrayList<>(listed.size());
-    for (Container container : listed) {
-      try {
-        fresh.add(DockerMapping.fromInspect(requests.inspectContainerCmd(container.getId()).exec()));
-      } catch (NotFoundException e) {
-        // Removed between list and inspect: it is simply not part of the new set.
-      } catch (DockerAnswerException e) {
-        logger.warn("skipping a container Docker described badly: {}", e.getMessage());
-        stats.error();
-      }
-    }
-    model.replaceAll(fresh);
-    stats.resynced();
-    connected = true;
-    steady = true;
-    logger.info("resynced {} containers in {} ms", fresh.size(), stopwatch.elapsed(TimeUnit.MILLISECONDS));
-    return fresh.size();
+    control.when(run.start(), result -> resynced(result, stopwatch, connectedTo), this::disconnected);
   }
 
   private void periodicResync() {
-    if (!connected) {
-      return;
-    }
-    try {
-      resync();
-    } catch (Exception e) {
-      lostConnection(e);
+    if (connected && resync == null) {
+      startResync(null);
     }
   }
 
-  private void onEvent(long streamGeneration, Event event, boolean arrivedSteady) {
-    if (stream == null || streamGeneration != generation) {
+  /**
+   * Hands the resync's containers to the model, except those events spoke of while it ran: for
+   * those the model already holds newer news (or an inspect of them is on its way). A container
+   * Docker erred about keeps its last known record, marked stale.
+   */
+  private void resynced(Resync.Result result, Stopwatch stopwatch, @Nullable Version connectedTo) {
+    Set<String> touched = checkNotNull(touchedDuringResync);
+    resync = null;
+    touchedDuringResync = null;
+    List<ContainerRecord> containers = new ArrayList<>();
+    Set<String> stale = new HashSet<>();
+    for (String id : result.listed()) {
+      ContainerRecord described = result.described().get(id);
+      if (touched.contains(id)) {
+        continue;
+      } else if (described != null) {
+        containers.add(described);
+        inspections.described(id);
+      } else if (result.failed().containsKey(id)) {
+        model.get(id).ifPresent(last -> {
+          containers.add(last);
+          stale.add(id);
+        });
+      }
+    }
+    for (String id : touched) {
+      model.get(id).ifPresent(current -> {
+        containers.add(current);
+        if (inspections.isFailing(id) || result.failed().containsKey(id)) {
+          stale.add(id);
+        }
+      });
+    }
+    model.replaceAll(containers, stale);
+    inspections.retainOnly(Sets.union(result.listed(), touched));
+    result.failed().forEach(inspections::failed);
+    stats.resynced();
+    logger.info("resynced {} containers in {} ms{}", containers.size(), stopwatch.elapsed(TimeUnit.MILLISECONDS),
+        stale.isEmpty() ? "" : "; " + stale.size() + " stale, Docker erred about them");
+    if (!connected) {
+      connected = true;
+      watchdog.start();
+      int failedAttempts = reconnects.connected();
+      logger.info("connected to Docker at {} (engine {}, API {}); {} containers{}", settings.dockerHost(),
+          connectedTo == null ? "?" : connectedTo.getVersion(), connectedTo == null ? "?" : connectedTo.getApiVersion(),
+          containers.size(), failedAttempts > 0 ? " after " + failedAttempts + " failed attempts" : "");
+      if (everConnected) {
+        stats.reconnected();
+      }
+      everConnected = true;
+    }
+  }
+
+  private void onEvent(EventStream from, Event event) {
+    if (from != stream) {
       return; // An event of a stream given up on: the resync after reconnecting covers it.
     }
+    watchdog.heard();
     String id = event.getActor() != null && event.getActor().getId() != null
         ? event.getActor().getId()
         : event.getId();
@@ -265,30 +261,25 @@ public final class DockerSource extends AbstractIdleService {
     if (event.getTimeNano() != null) {
       lastEventNanos = Math.max(lastEventNanos, event.getTimeNano());
     }
-    if (!recentEvents.firstTime(event, id)) {
+    if (!newEvents.admit(event, id)) {
       return;
     }
     logger.trace("event {} {}", action, id);
+    if (touchedDuringResync != null) {
+      touchedDuringResync.add(id);
+    }
     if (action.equals("destroy")) {
+      inspections.forget(id);
       model.remove(id);
       return;
     }
-    if (arrivedSteady) {
-      try {
-        applyFastPath(id, event);
-      } catch (DockerAnswerException e) {
-        logger.warn("ignoring what Docker's event said about container {}: {}", id, e.getMessage());
-        stats.error();
-      }
-    }
     try {
-      refresh(id);
+      applyFastPath(id, event);
     } catch (DockerAnswerException e) {
-      logger.warn("ignoring what Docker said about container {}: {}", id, e.getMessage());
+      logger.warn("ignoring what Docker's event said about container {}: {}", id, e.getMessage());
       stats.error();
-    } catch (Exception e) {
-      lostConnection(e);
     }
+    inspections.request(id);
   }
 
   /** Applies what the event alone says, before the inspect that confirms it. */
@@ -302,67 +293,40 @@ public final class DockerSource extends AbstractIdleService {
     if (time == null) {
       return; // Every engine since API 1.22 sends times; without one, wait for the inspect.
     }
-    model.get(id).flatMap(c -> EventUpdates.apply(c, event.getAction(), attributes, time)).ifPresent(model::put);
+    model.get(id).flatMap(c -> EventUpdates.apply(c, event.getAction(), attributes, time))
+        .ifPresent(model::putFromEvent);
   }
 
-  private void refresh(String id) {
-    try {
-      model.put(DockerMapping.fromInspect(requests.inspectContainerCmd(id).exec()));
-    } catch (NotFoundException e) {
-      model.remove(id);
-    }
-  }
-
-  private void onStreamEnd(long streamGeneration, Throwable cause) {
-    if (streamGeneration != generation || stream == null) {
+  private void onStreamEnd(EventStream from, @Nullable Throwable cause) {
+    if (from != stream) {
       return; // We closed it ourselves.
     }
-    lostConnection(cause != null ? cause : new IOException("Docker ended the events stream"));
+    disconnected(cause != null ? cause : new IOException("Docker ended the events stream"));
   }
 
-  private void lostConnection(Throwable cause) {
+  /**
+   * Docker is lost, or an attempt to connect failed: forget everything in flight, tell the model,
+   * and try again after a backoff.
+   */
+  private void disconnected(Throwable cause) {
+    control.nextGeneration();
     closeStream();
+    watchdog.stop();
+    calls.cancelAll();
+    inspections = new Inspections(calls, control, watchdog, model, stats);
+    resync = null;
+    touchedDuringResync = null;
     stats.error();
     boolean wasConnected = connected;
     connected = false;
     model.dockerDisconnected();
-    if (stopping || reconnectScheduled) {
+    if (stopping) {
       return;
     }
-    reconnectScheduled = true;
-    Duration delay = backoff.next();
-    failedAttempts++;
-    if (wasConnected) {
-      logger.warn("lost Docker at {} ({}); reconnecting in {} ms", settings.dockerHost(), describe(cause), delay.toMillis());
-    } else if (failedAttempts == 1) {
-      logger.warn("cannot reach Docker at {} ({}); retrying with backoff up to {} ms", settings.dockerHost(),
-          describe(cause), settings.maxBackoff().toMillis());
-    } else {
-      // One warning per outage is enough to act on; the retries themselves are for debugging.
-      logger.debug("still cannot reach Docker ({}); attempt {} in {} ms", describe(cause), failedAttempts + 1, delay.toMillis());
-    }
-    executor.schedule(guarded(this::connect), delay.toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  /** A task that cannot kill the executor: whatever escapes is logged and treated as a lost connection. */
-  private Runnable guarded(Runnable task) {
-    return () -> {
-      try {
-        task.run();
-      } catch (Throwable t) {
-        logger.error("unexpected failure in the Docker source; reconnecting", t);
-        try {
-          lostConnection(t);
-        } catch (Throwable again) {
-          logger.error("could not schedule a reconnect", again);
-        }
-      }
-    };
-  }
-
-  private static String describe(Throwable t) {
-    String message = t.getMessage();
-    return message == null || message.isEmpty() ? t.getClass().getSimpleName() : message;
+    String what = DockerCalls.describe(cause);
+    Reconnects.Plan plan = wasConnected ? reconnects.lost(what) : reconnects.attemptFailed(what);
+    logger.atLevel(plan.level()).log(plan.message());
+    control.schedule(plan.delay(), this::connect);
   }
 
   /** Docker's {@code since} accepts seconds with a nanosecond fraction. */
@@ -370,16 +334,11 @@ public final class DockerSource extends AbstractIdleService {
     return String.format("%d.%09d", epochNanos / 1_000_000_000L, epochNanos % 1_000_000_000L);
   }
 
-  /** One subscription to {@code /events}; its callbacks hop onto the executor thread. */
+  /** One subscription to {@code /events}; its callbacks hop onto the control thread. */
   private final class EventStream implements ResultCallback<Event> {
-    final CompletableFuture<Void> started = new CompletableFuture<>();
-    private final long streamGeneration;
-    private volatile Closeable response;
+    final SettableFuture<Void> started = SettableFuture.create();
+    private volatile @Nullable Closeable response;
     private volatile boolean closed;
-
-    EventStream(long streamGeneration) {
-      this.streamGeneration = streamGeneration;
-    }
 
     @Override
     public void onStart(Closeable response) {
@@ -387,14 +346,12 @@ public final class DockerSource extends AbstractIdleService {
       if (closed) {
         close();
       }
-      started.complete(null);
+      started.set(null);
     }
 
     @Override
     public void onNext(Event event) {
-      stats.eventReceived(EventUpdates.kind(event.getAction()));
-      boolean arrivedSteady = steady;
-      executor.execute(guarded(() -> onEvent(streamGeneration, event, arrivedSteady)));
+      control.execute(() -> onEvent(this, event));
     }
 
     @Override
@@ -407,11 +364,11 @@ public final class DockerSource extends AbstractIdleService {
       ended(null);
     }
 
-    private void ended(Throwable cause) {
-      started.completeExceptionally(cause != null ? cause : new IOException("Docker ended the events stream"));
+    private void ended(@Nullable Throwable cause) {
+      started.setException(cause != null ? cause : new IOException("Docker ended the events stream"));
       // Closing a stream ourselves reports an error and then completion: not a lost connection.
-      if (!closed && !executor.isShutdown()) {
-        executor.execute(guarded(() -> onStreamEnd(streamGeneration, cause)));
+      if (!closed) {
+        control.execute(() -> onStreamEnd(this, cause));
       }
     }
 

@@ -9,8 +9,8 @@ public interface DockerStats {
   DockerStats NONE = new DockerStats() {};
 
   /**
-   * One event arrived on the {@code /events} stream (duplicates Docker repeats after a resume
-   * included).
+   * A new event arrived on the {@code /events} stream. Each event is reported once: the ones Docker
+   * sends again when the stream resumes are not.
    *
    * @param action the event's kind, such as {@code start} or {@code health_status}: one of the
    *     actions dockhealth subscribes to, or {@code other}
@@ -23,6 +23,9 @@ public interface DockerStats {
   /** Docker was reached again after the connection had been lost. */
   default void reconnected() {}
 
-  /** A Docker call failed, the connection was lost, or Docker gave an answer that could not be used. */
+  /**
+   * The connection was lost or could not be made, Docker erred about a container, or Docker gave an
+   * answer that could not be used.
+   */
   default void error() {}
 }

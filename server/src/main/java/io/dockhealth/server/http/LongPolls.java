@@ -68,7 +68,9 @@ final class LongPolls implements SnapshotListener {
 
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
-    if (previous.services().equals(current.services()) && previous.inSync() == current.inSync()) {
+    // What GET /v1/health answers: names, statuses and members, and each name's stale flag.
+    if (previous.services().equals(current.services()) && previous.inSync() == current.inSync()
+        && previous.staleContainers().equals(current.staleContainers())) {
       return;
     }
     lastChange = current.version();

@@ -48,7 +48,7 @@ public final class Metrics {
 
   private final Counter dockerEvents = Counter.builder()
       .name("dockhealth_docker_events_total")
-      .help("Events received on Docker's /events stream, by action")
+      .help("Events received on Docker's /events stream, by action; each counted once, not again when Docker repeats it on a resume")
       .labelNames("action")
       .register(registry);
   private final Counter dockerResyncs = Counter.builder()
@@ -61,7 +61,7 @@ public final class Metrics {
       .register(registry);
   private final Counter dockerErrors = Counter.builder()
       .name("dockhealth_docker_errors_total")
-      .help("Failed Docker calls, lost connections and unusable Docker answers")
+      .help("Lost or failed connections to Docker, errors about one container, and unusable Docker answers")
       .register(registry);
   private final Counter transitions = Counter.builder()
       .name("dockhealth_status_transitions_total")
@@ -132,6 +132,11 @@ public final class Metrics {
         .name("dockhealth_containers")
         .help("Containers in the model, removed ones not yet forgotten included")
         .callback(callback -> callback.call(model.current().containers().size()))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("dockhealth_containers_stale")
+        .help("Containers Docker erred about, kept at their last known state (all are stale while Docker is lost)")
+        .callback(callback -> callback.call(model.current().staleContainers().size()))
         .register(registry);
     GaugeWithCallback.builder()
         .name("dockhealth_snapshot_version")

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,9 +32,10 @@ import org.slf4j.LoggerFactory;
  * without locking and subscribe with {@link #addListener}. A new version is published, and listeners
  * told, only when something would read differently.
  *
- * <p>Two rules make transients harmless to balancers. While Docker cannot be reached, names keep
- * their last status for the stale grace, then turn NOT_SERVING. A removed container's names stay,
- * NOT_SERVING, for the forget-after period, so a redeploy never makes a name unknown.
+ * <p>Three rules make transients harmless to balancers. While Docker cannot be reached, names keep
+ * their last status for the stale grace, then turn NOT_SERVING. While Docker errs about one
+ * container, that container alone is stale and gets the same grace. A removed container's names
+ * stay, NOT_SERVING, for the forget-after period, so a redeploy never makes a name unknown.
  *
  * <pre>{@code
  * Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
@@ -60,6 +62,10 @@ public final class Registry implements ContainerModel {
   /** Containers Docker no longer has, with when they went, until forget-after has passed. */
   @GuardedBy("writeLock")
   private final Map<String, Removed> removed = new HashMap<>();
+
+  /** Containers Docker erred about, with when they went stale, until Docker describes them again. */
+  @GuardedBy("writeLock")
+  private final Map<String, Instant> staleSince = new HashMap<>();
 
   @GuardedBy("writeLock")
   private boolean inSync;
@@ -110,7 +116,8 @@ public final class Registry implements ContainerModel {
   }
 
   @Override
-  public void replaceAll(Collection<ContainerRecord> fresh) {
+  public void replaceAll(Collection<ContainerRecord> fresh, Set<String> stale) {
+    checkNotNull(stale, "stale");
     synchronized (writeLock) {
       Map<String, ContainerRecord> gone = new HashMap<>(containers);
       containers.clear();
@@ -118,10 +125,14 @@ public final class Registry implements ContainerModel {
         if (rules.exposes(container)) {
           containers.put(container.id(), container);
           gone.remove(container.id());
+          removed.remove(container.id());
         }
       }
       // Removed while we were not looking: they get the same grace as a removal we saw.
       gone.values().forEach(this::markRemoved);
+      staleSince.keySet().retainAll(stale);
+      staleSince.keySet().retainAll(containers.keySet());
+      stale.forEach(this::startStale);
       inSync = true;
       disconnectedAt = null;
       publish();
@@ -130,6 +141,15 @@ public final class Registry implements ContainerModel {
 
   @Override
   public void put(ContainerRecord container) {
+    put(container, true);
+  }
+
+  @Override
+  public void putFromEvent(ContainerRecord container) {
+    put(container, false);
+  }
+
+  private void put(ContainerRecord container, boolean described) {
     checkNotNull(container, "container");
     if (!rules.exposes(container)) {
       return;
@@ -137,14 +157,38 @@ public final class Registry implements ContainerModel {
     synchronized (writeLock) {
       containers.put(container.id(), container);
       removed.remove(container.id());
+      if (described) {
+        staleSince.remove(container.id());
+      }
       publish();
     }
+  }
+
+  @Override
+  public void markStale(String id) {
+    synchronized (writeLock) {
+      if (startStale(id)) {
+        publish();
+      }
+    }
+  }
+
+  /** Marks a live container stale from now, unless it is already; true if that changed anything. */
+  @GuardedBy("writeLock")
+  private boolean startStale(String id) {
+    if (!containers.containsKey(id) || staleSince.containsKey(id)) {
+      return false;
+    }
+    staleSince.put(id, clock.instant());
+    timer.schedule(staleGrace, this::timePassed);
+    return true;
   }
 
   @Override
   public void remove(String id) {
     synchronized (writeLock) {
       ContainerRecord container = containers.remove(id);
+      staleSince.remove(id);
       if (container != null) {
         markRemoved(container);
         publish();
@@ -227,7 +271,9 @@ public final class Registry implements ContainerModel {
     Map<String, ServingStatus> own = new HashMap<>();
     for (ContainerRecord container : ordered) {
       boolean live = containers.containsKey(container.id());
-      own.put(container.id(), terminal || staleExpired || !live
+      Instant stale = staleSince.get(container.id());
+      boolean ownStaleExpired = stale != null && !now.isBefore(stale.plus(staleGrace));
+      own.put(container.id(), terminal || staleExpired || ownStaleExpired || !live
           ? ServingStatus.NOT_SERVING
           : rules.servingStatus(container));
     }
@@ -272,7 +318,7 @@ public final class Registry implements ContainerModel {
     ImmutableMap.Builder<String, ContainerRecord> all = ImmutableMap.builder();
     ordered.forEach(c -> all.put(c.id(), c));
     return new Snapshot(version, now, inSync, terminal, all.buildOrThrow(), ImmutableSet.copyOf(removed.keySet()),
-        ImmutableMap.copyOf(services), namesByContainer.build());
+        ImmutableSet.copyOf(staleSince.keySet()), ImmutableMap.copyOf(services), namesByContainer.build());
   }
 
   /** A member's {@code dockhealth.policy} label overrides the default; if members disagree, {@code all} wins. */

@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param containers every exposed container by full ID, including removed ones not yet forgotten
  * @param removed the IDs of containers Docker no longer has, whose names answer NOT_SERVING until
  *     the forget-after period ends
+ * @param staleContainers the IDs of containers Docker erred about: their data is the last known,
+ *     their status too for the stale grace, then NOT_SERVING
  * @param services every service name, including "" for the sidecar itself
  * @param namesByContainer the service names each container answers to, by full ID
  */
@@ -30,6 +32,7 @@ public record Snapshot(
     boolean terminal,
     ImmutableMap<String, ContainerRecord> containers,
     ImmutableSet<String> removed,
+    ImmutableSet<String> staleContainers,
     ImmutableMap<String, ServiceEntry> services,
     ImmutableListMultimap<String, String> namesByContainer) {
 
@@ -40,6 +43,7 @@ public record Snapshot(
     checkNotNull(publishedAt, "publishedAt");
     checkNotNull(containers, "containers");
     checkNotNull(removed, "removed");
+    checkNotNull(staleContainers, "staleContainers");
     checkNotNull(services, "services");
     checkNotNull(namesByContainer, "namesByContainer");
   }
@@ -62,12 +66,29 @@ public record Snapshot(
     return Optional.ofNullable(containers.get(entry.members().get(0).containerId()));
   }
 
+  /**
+   * Whether what the model holds about this container is the last known rather than live: Docker
+   * cannot be reached, or it erred about this container.
+   */
+  public boolean isStale(String containerId) {
+    return !inSync || staleContainers.contains(containerId);
+  }
+
+  /**
+   * Whether a name's status rests on data that is the last known rather than live: Docker cannot be
+   * reached, or a member is stale.
+   */
+  public boolean isStale(ServiceEntry entry) {
+    return !inSync || entry.members().stream().anyMatch(m -> staleContainers.contains(m.containerId()));
+  }
+
   /** Whether the two snapshots would answer every question the same way, versions aside. */
   boolean sameContentAs(Snapshot other) {
     return inSync == other.inSync
         && terminal == other.terminal
         && containers.equals(other.containers)
         && removed.equals(other.removed)
+        && staleContainers.equals(other.staleContainers)
         && services.equals(other.services);
   }
 }

@@ -13,6 +13,8 @@ import io.dockhealth.server.model.PortMapping;
 import io.dockhealth.server.model.ProbeResult;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -23,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link EventUpdates}: what one Docker event says about a container before the inspect that
- * confirms it; and the small helpers of the event loop ({@link Backoff}, {@link RecentEvents},
+ * confirms it; and the small helpers of the event loop ({@link Backoff}, {@link NewEvents},
  * {@link DockerSource#since}).
  */
 class EventUpdatesTest {
@@ -228,41 +230,82 @@ class EventUpdatesTest {
         .hasMessageContaining("expected");
   }
 
-  // ----- RecentEvents -----
+  // ----- NewEvents -----
 
-  @Test
-  void recentEvents_sameEventTwice_isFirstTimeOnlyOnce() {
-    RecentEvents recent = new RecentEvents(16);
+  /** Counts what it is told, as the metrics would. */
+  private static final class CountingStats implements DockerStats {
+    final List<String> events = new ArrayList<>();
 
-    assertThat(recent.firstTime(event(1709878217123456789L, "die"), ID)).isTrue();
-    assertThat(recent.firstTime(event(1709878217123456789L, "die"), ID)).isFalse();
+    @Override
+    public void eventReceived(String action) {
+      events.add(action);
+    }
   }
 
   @Test
-  void recentEvents_eventsDifferingInTimeActionOrContainer_areAllFirstTime() {
-    RecentEvents recent = new RecentEvents(16);
+  void newEvents_sameEventTwice_admittedAndCountedOnce() {
+    CountingStats stats = new CountingStats();
+    NewEvents events = new NewEvents(16, stats);
+
+    assertThat(events.admit(event(1709878217123456789L, "die"), ID)).isTrue();
+    assertThat(events.admit(event(1709878217123456789L, "die"), ID)).isFalse();
+
+    assertThat(stats.events).containsExactly("die");
+  }
+
+  @Test
+  void newEvents_replayAfterResume_countsOnlyTheEventsNotSeenBefore() {
+    CountingStats stats = new CountingStats();
+    NewEvents events = new NewEvents(1024, stats);
+    events.admit(event(1_000L, "create"), ID);
+    events.admit(event(2_000L, "start"), ID);
+
+    // Resumed with since=2000: Docker sends the event at that instant again, then the new ones.
+    for (Event replayed : List.of(event(2_000L, "start"), event(3_000L, "health_status: healthy"),
+        event(4_000L, "pause"))) {
+      events.admit(replayed, ID);
+    }
+
+    assertThat(stats.events).containsExactly("create", "start", "health_status", "pause");
+  }
+
+  @Test
+  void newEvents_eventsDifferingInTimeActionOrContainer_areAllNew() {
+    CountingStats stats = new CountingStats();
+    NewEvents events = new NewEvents(16, stats);
     String otherId = "0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f3e4d5c6b7a8f9e0d1c";
 
-    assertThat(recent.firstTime(event(1709878217123456789L, "die"), ID)).isTrue();
-    assertThat(recent.firstTime(event(1709878217123456790L, "die"), ID)).isTrue();
-    assertThat(recent.firstTime(event(1709878217123456789L, "stop"), ID)).isTrue();
-    assertThat(recent.firstTime(event(1709878217123456789L, "die"), otherId)).isTrue();
+    assertThat(events.admit(event(1709878217123456789L, "die"), ID)).isTrue();
+    assertThat(events.admit(event(1709878217123456790L, "die"), ID)).isTrue();
+    assertThat(events.admit(event(1709878217123456789L, "stop"), ID)).isTrue();
+    assertThat(events.admit(event(1709878217123456789L, "die"), otherId)).isTrue();
+    assertThat(stats.events).hasSize(4);
   }
 
   @Test
-  void recentEvents_afterCapacityPlusOneEvents_forgetsTheFirst() {
+  void newEvents_withoutTime_cannotBeToldFromARepeat_soAreAllAdmitted() {
+    CountingStats stats = new CountingStats();
+    NewEvents events = new NewEvents(16, stats);
+    Event timeless = new Event("die", ID, "nginx:1.25", null).withAction("die");
+
+    assertThat(events.admit(timeless, ID)).isTrue();
+    assertThat(events.admit(timeless, ID)).isTrue();
+  }
+
+  @Test
+  void newEvents_afterCapacityPlusOneEvents_forgetsTheFirst() {
     int capacity = 3;
-    RecentEvents recent = new RecentEvents(capacity);
+    NewEvents events = new NewEvents(capacity, DockerStats.NONE);
     for (int i = 0; i <= capacity; i++) {
-      assertThat(recent.firstTime(event(1_000L + i, "start"), ID)).as("event %s", i).isTrue();
+      assertThat(events.admit(event(1_000L + i, "start"), ID)).as("event %s", i).isTrue();
     }
 
     // The last `capacity` are still remembered (asking again does not evict anything)...
     for (int i = capacity; i >= 1; i--) {
-      assertThat(recent.firstTime(event(1_000L + i, "start"), ID)).as("event %s again", i).isFalse();
+      assertThat(events.admit(event(1_000L + i, "start"), ID)).as("event %s again", i).isFalse();
     }
     // ...and the first one was forgotten, so memory stays bounded.
-    assertThat(recent.firstTime(event(1_000L, "start"), ID)).isTrue();
+    assertThat(events.admit(event(1_000L, "start"), ID)).isTrue();
   }
 
   // ----- DockerSource.since -----

@@ -164,6 +164,21 @@ class ContainerHealthServiceTest {
   }
 
   @Test
+  void oneContainerStale_markedInItsContainerAndItsNamesOnly() {
+    ContainerRecord web = running("web-1");
+    grpc.registry.replaceAll(List.of(web, running("api-1")));
+
+    grpc.registry.markStale(web.id());
+
+    assertThat(blocking.getContainer(GetContainerRequest.newBuilder().setName("web-1").build()).getStale()).isTrue();
+    assertThat(blocking.getContainer(GetContainerRequest.newBuilder().setName("api-1").build()).getStale()).isFalse();
+    ListServicesResponse services = blocking.listServices(ListServicesRequest.getDefaultInstance());
+    assertThat(services.getInSync()).isTrue();
+    assertThat(services.getServicesList()).filteredOn(Service::getStale).extracting(Service::getName)
+        .containsExactlyInAnyOrder("web-1", web.id(), web.shortId(), "web");
+  }
+
+  @Test
   void watchContainers_resetThenOnlyWhatChanged() {
     ContainerRecord a = running("a");
     ContainerRecord b = running("b");

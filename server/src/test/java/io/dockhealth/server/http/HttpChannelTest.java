@@ -383,6 +383,24 @@ class HttpChannelTest {
   }
 
   @Test
+  void longPoll_aContainerGoingStale_wakesIt_forItsNamesAnswerStale() throws Exception {
+    ContainerRecord web = running("web");
+    registry.replaceAll(List.of(web));
+    EmbeddedChannel channel = connect();
+    send(channel, get("/v1/health?since=" + registry.current().version() + "&wait=30s"));
+
+    registry.markStale(web.id());
+    channel.runPendingTasks();
+
+    List<Response> responses = responses(channel, false);
+    assertThat(responses).extracting(Response::status).containsExactly(200);
+    ListServicesResponse.Builder list = ListServicesResponse.newBuilder();
+    JsonFormat.parser().merge(responses.get(0).body(), list);
+    assertThat(list.getServicesList()).filteredOn(s -> s.getName().equals("web")).singleElement()
+        .satisfies(s -> assertThat(s.getStale()).isTrue());
+  }
+
+  @Test
   void longPoll_nothingChanges_304AfterTheWait_thenTheConnectionServesOn() throws Exception {
     registry.replaceAll(List.of(running("web")));
     EmbeddedChannel channel = connect();

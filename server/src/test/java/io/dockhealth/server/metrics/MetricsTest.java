@@ -46,6 +46,17 @@ class MetricsTest {
   }
 
   @Test
+  void observe_containersDockerErrsAbout_areCountedStale() {
+    metrics.observe(registry);
+    registry.replaceAll(List.of(running("web"), running("api")));
+    assertThat(scrape()).contains("dockhealth_containers_stale 0.0");
+
+    registry.markStale(running("web").id());
+
+    assertThat(scrape()).contains("dockhealth_containers_stale 1.0").contains("dockhealth_in_sync 1.0");
+  }
+
+  @Test
   void docker_countsWhatTheDockerSideReports() {
     metrics.docker().eventReceived("start");
     metrics.docker().eventReceived("start");
