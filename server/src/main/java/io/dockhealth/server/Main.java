@@ -85,9 +85,16 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-watch-streams", paramLabel = "N",
       defaultValue = "${env:DOCKHEALTH_MAX_WATCH_STREAMS:-100000}",
-      description = "The most Watch streams open at once; more fail with RESOURCE_EXHAUSTED"
+      description = "The most grpc.health.v1 Watch streams open at once; more fail with RESOURCE_EXHAUSTED"
           + " (env DOCKHEALTH_MAX_WATCH_STREAMS; default ${DEFAULT-VALUE}).")
   int maxWatchStreams;
+
+  @Option(names = "--max-watch-containers-streams", paramLabel = "N",
+      defaultValue = "${env:DOCKHEALTH_MAX_WATCH_CONTAINERS_STREAMS:-100}",
+      description = "The most dockhealth.v1 WatchContainers streams open at once, each costing up to two copies"
+          + " of the container list; more fail with RESOURCE_EXHAUSTED"
+          + " (env DOCKHEALTH_MAX_WATCH_CONTAINERS_STREAMS; default ${DEFAULT-VALUE}).")
+  int maxWatchContainersStreams;
 
   @Option(names = "--service-label", paramLabel = "KEY",
       defaultValue = "${env:DOCKHEALTH_SERVICE_LABEL:-" + ServiceRules.DEFAULT_SERVICE_LABEL + "}",
@@ -194,7 +201,8 @@ public final class Main implements Callable<Integer> {
     ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
     return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, drainPeriod, maxWatchStreams, rules,
-        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections);
+        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections,
+        maxWatchContainersStreams);
   }
 
   private Optional<Pattern> pattern() {
@@ -238,6 +246,9 @@ public final class Main implements Callable<Integer> {
     }
     if (maxWatchStreams <= 0) {
       throw invalid("--max-watch-streams", maxWatchStreams, "> 0");
+    }
+    if (maxWatchContainersStreams <= 0) {
+      throw invalid("--max-watch-containers-streams", maxWatchContainersStreams, "> 0");
     }
     HttpFrontEnd.compatPrefixProblem(compatPrefix).ifPresent(expected -> {
       throw invalid("--compat-prefix", compatPrefix, expected);

@@ -51,9 +51,10 @@ public final class Sidecar {
         DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker(),
         metrics.docker());
     this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
-        config.serviceFromAuthority(), metrics);
+        config.maxWatchContainersStreams(), config.serviceFromAuthority(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
+    metrics.watchContainersStreams(grpc::openContainerWatches);
     this.http = new HttpFrontEnd(config.httpAddress(), config.compatPrefix(), config.httpMaxConnections(), registry,
         metrics, Clock.systemUTC());
   }

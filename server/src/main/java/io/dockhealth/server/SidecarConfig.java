@@ -26,6 +26,7 @@ import java.util.Optional;
  * @param httpAddress where the HTTP gateway listens
  * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
  * @param httpMaxConnections the most HTTP connections open at once
+ * @param maxWatchContainersStreams the most WatchContainers streams open at once
  */
 public record SidecarConfig(
     InetSocketAddress grpcAddress,
@@ -39,7 +40,8 @@ public record SidecarConfig(
     boolean serviceFromAuthority,
     InetSocketAddress httpAddress,
     String compatPrefix,
-    int httpMaxConnections) {
+    int httpMaxConnections,
+    int maxWatchContainersStreams) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -53,5 +55,7 @@ public record SidecarConfig(
     Optional<String> prefixProblem = HttpFrontEnd.compatPrefixProblem(compatPrefix);
     checkArgument(prefixProblem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, prefixProblem.orElse(""));
     checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
+    checkArgument(maxWatchContainersStreams > 0, "maxWatchContainersStreams: %s (expected: > 0)",
+        maxWatchContainersStreams);
   }
 }

@@ -30,12 +30,16 @@ public final class GrpcFrontEnd extends AbstractIdleService {
   private final ContainerHealthService containers;
   private final Server server;
 
-  /** @param metrics counts every call by method and status code */
+  /**
+   * @param maxWatchStreams the most grpc.health.v1 Watch streams open at once
+   * @param maxWatchContainersStreams the most dockhealth.v1 WatchContainers streams open at once
+   * @param metrics counts every call by method and status code
+   */
   public GrpcFrontEnd(InetSocketAddress address, Registry registry, int maxWatchStreams,
-      boolean serviceFromAuthority, Metrics metrics) {
+      int maxWatchContainersStreams, boolean serviceFromAuthority, Metrics metrics) {
     this.registry = checkNotNull(registry, "registry");
     this.health = new HealthService(registry, maxWatchStreams, serviceFromAuthority);
-    this.containers = new ContainerHealthService(registry);
+    this.containers = new ContainerHealthService(registry, maxWatchContainersStreams);
     this.server = NettyServerBuilder.forAddress(address)
         // Every handler only reads an immutable snapshot and never blocks, so it runs on the
         // transport thread without a hop to an executor.
@@ -85,5 +89,10 @@ public final class GrpcFrontEnd extends AbstractIdleService {
   /** Watch streams open now. */
   public int openWatches() {
     return health.openWatches();
+  }
+
+  /** WatchContainers streams open now. */
+  public int openContainerWatches() {
+    return containers.openWatches();
   }
 }

@@ -261,7 +261,8 @@ class HealthServiceTest {
     }
     grpc.registry.put(notServing);
 
-    // The server sent nothing while the client did not ask: no queue grew anywhere.
+    // The server sent nothing while the client did not ask: no queue grew anywhere. (In process, a
+    // stream is ready only while the client asks; BoundedStreamsTest shows the same over Netty.)
     assertThat(grpc.messagesSent.get()).isEqualTo(1);
     call.request(10);
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
