@@ -73,6 +73,18 @@ public final class Flags {
     }
   }
 
+  /** {@code true} or {@code false}, in any case; picocli's own check names no expected value. */
+  static final class Bool implements ITypeConverter<Boolean> {
+    @Override
+    public Boolean convert(String value) {
+      return switch (value.trim().toLowerCase(Locale.ROOT)) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> throw new TypeConversionException("'" + value + "' (expected: true or false)");
+      };
+    }
+  }
+
   /**
    * A duration as Go and Docker write them ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h30m})
    * or in ISO-8601 ({@code PT30S}).

@@ -79,9 +79,17 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--drain-period", paramLabel = "DURATION",
       defaultValue = "${env:DOCKHEALTH_DRAIN_PERIOD:-5s}", converter = Flags.DurationValue.class,
-      description = "On SIGTERM, how long every name answers NOT_SERVING before the server stops"
+      description = "On SIGTERM, how long the server goes on answering before it stops: \"\" is NOT_SERVING"
+          + " meanwhile, every other name keeps following Docker; then open streams end with UNAVAILABLE"
           + " (env DOCKHEALTH_DRAIN_PERIOD; default ${DEFAULT-VALUE}).")
   Duration drainPeriod;
+
+  @Option(names = "--drain-names", paramLabel = "BOOL", arity = "0..1", converter = Flags.Bool.class,
+      defaultValue = "${env:DOCKHEALTH_DRAIN_NAMES:-false}",
+      description = "On SIGTERM, turn every name NOT_SERVING for the drain period, not only \"\": for hosts"
+          + " that are going down with the sidecar, never for a sidecar restarted alone"
+          + " (env DOCKHEALTH_DRAIN_NAMES; default ${DEFAULT-VALUE}).")
+  boolean drainNames;
 
   @Option(names = "--max-watch-streams", paramLabel = "N",
       defaultValue = "${env:DOCKHEALTH_MAX_WATCH_STREAMS:-100000}",
@@ -115,7 +123,7 @@ public final class Main implements Callable<Integer> {
           + " dockhealth.policy label overrides it (env DOCKHEALTH_GROUP_POLICY; default ${DEFAULT-VALUE}).")
   String groupPolicy;
 
-  @Option(names = "--starting-is-serving", paramLabel = "BOOL", arity = "0..1",
+  @Option(names = "--starting-is-serving", paramLabel = "BOOL", arity = "0..1", converter = Flags.Bool.class,
       defaultValue = "${env:DOCKHEALTH_STARTING_IS_SERVING:-false}",
       description = "Count a container whose HEALTHCHECK is still 'starting' as SERVING; its"
           + " dockhealth.starting-is-serving label overrides it (env DOCKHEALTH_STARTING_IS_SERVING;"
@@ -140,7 +148,7 @@ public final class Main implements Callable<Integer> {
           + " container is unknown everywhere (env DOCKHEALTH_EXPOSE; default ${DEFAULT-VALUE}).")
   String expose;
 
-  @Option(names = "--service-from-authority", paramLabel = "BOOL", arity = "0..1",
+  @Option(names = "--service-from-authority", paramLabel = "BOOL", arity = "0..1", converter = Flags.Bool.class,
       defaultValue = "${env:DOCKHEALTH_SERVICE_FROM_AUTHORITY:-false}",
       description = "Answer a request for \"\" whose :authority (port stripped) is a known service name"
           + " for that service, as Envoy sends with health_check_config.hostname"
@@ -202,7 +210,7 @@ public final class Main implements Callable<Integer> {
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
     return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, drainPeriod, maxWatchStreams, rules,
         staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections,
-        maxWatchContainersStreams);
+        maxWatchContainersStreams, drainNames);
   }
 
   private Optional<Pattern> pattern() {

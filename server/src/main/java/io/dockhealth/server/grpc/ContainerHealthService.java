@@ -113,6 +113,11 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
     return streams.count();
   }
 
+  /** Ends every WatchContainers stream with {@code status} and refuses new ones with it. */
+  void endStreams(Status status) {
+    streams.endAll(status);
+  }
+
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
     for (ContainerWatch watch : watches) {

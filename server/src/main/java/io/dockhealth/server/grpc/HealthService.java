@@ -151,6 +151,14 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
     return streams.count();
   }
 
+  /**
+   * Ends every Watch stream with {@code status} (the server is shutting down) and refuses new ones
+   * with it. A client that is not reading is not waited for.
+   */
+  void endStreams(Status status) {
+    streams.endAll(status);
+  }
+
   private void forget(Watch watch) {
     watchesByName.computeIfPresent(watch.name, (n, watches) -> {
       watches.remove(watch);

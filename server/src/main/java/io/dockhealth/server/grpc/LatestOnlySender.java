@@ -1,8 +1,10 @@
 package io.dockhealth.server.grpc;
 
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Feeds a server stream the newest state only. It sends one message at a time and leaves the news
@@ -18,9 +20,9 @@ import java.util.function.Supplier;
  * bytes falling when Netty has written a frame to the socket, which HTTP/2 flow control holds back
  * once the client's receive window is full).
  *
- * <p>{@link #drain()} may be called from any thread, as often as wanted; calls to the observer
- * never overlap and no lock is held (the classic work-in-progress counter: whoever raises it from
- * zero works for everyone).
+ * <p>{@link #drain()} and {@link #end} may be called from any thread, as often as wanted; calls to
+ * the observer never overlap and no lock is held (the classic work-in-progress counter: whoever
+ * raises it from zero works for everyone).
  */
 final class LatestOnlySender<M> {
   /** Ready only when nothing sent waits in the transport: the smallest threshold grpc accepts. */
@@ -29,6 +31,8 @@ final class LatestOnlySender<M> {
   private final ServerCallStreamObserver<M> observer;
   private final Supplier<M> nextMessage;
   private final AtomicInteger wip = new AtomicInteger();
+  private volatile @Nullable Status end;
+  private boolean ended; // touched only while draining
 
   /**
    * Call while the call is being started, before the service method returns: grpc takes the
@@ -56,12 +60,33 @@ final class LatestOnlySender<M> {
     }
     int missed = 1;
     do {
-      send();
+      if (!ended) {
+        send();
+      }
       missed = wip.addAndGet(-missed);
     } while (missed != 0);
   }
 
+  /**
+   * Ends the stream with {@code status}, without waiting for the client to read what is pending:
+   * a client that does not read must not hold up a shutdown. Later calls do nothing.
+   */
+  void end(Status status) {
+    if (end == null) {
+      end = status;
+    }
+    drain();
+  }
+
   private void send() {
+    Status ending = end;
+    if (ending != null) {
+      ended = true;
+      if (!observer.isCancelled()) {
+        observer.onError(ending.asRuntimeException());
+      }
+      return;
+    }
     while (!observer.isCancelled() && observer.isReady()) {
       M message = nextMessage.get();
       if (message == null) {

@@ -8,13 +8,21 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
-/** The open streams of one method: at most a given number at once. */
+/**
+ * The open streams of one method: at most a given number at once, and all of them ended together
+ * when the server shuts down, so that clients see a status they retry (UNAVAILABLE) rather than a
+ * reset stream (CANCELLED).
+ */
 final class OpenStreams {
+  /** What a stream ended by the server's shutdown is told; clients retry UNAVAILABLE. */
+  static final Status SHUTTING_DOWN = Status.UNAVAILABLE.withDescription("server shutting down");
+
   private final String method;
   private final int max;
   private final String flag;
   private final AtomicInteger count = new AtomicInteger();
   private final Set<LatestOnlySender<?>> open = ConcurrentHashMap.newKeySet();
+  private volatile @Nullable Status ending;
 
   /**
    * @param method the method's short name, for error messages, such as {@code Watch}
@@ -29,12 +37,17 @@ final class OpenStreams {
   }
 
   /**
-   * Makes room for one more stream, or says why there is none: RESOURCE_EXHAUSTED at the limit. A
-   * stream admitted must be {@link #opened} and, when it is over, {@link #closed}.
+   * Makes room for one more stream, or says why there is none: RESOURCE_EXHAUSTED at the limit,
+   * UNAVAILABLE once the streams are being ended. A stream admitted must be {@link #opened} and,
+   * when it is over, {@link #closed}.
    *
    * @return null when admitted, else the status to refuse the call with
    */
   @Nullable Status admit() {
+    Status refusal = ending;
+    if (refusal != null) {
+      return refusal;
+    }
     if (count.incrementAndGet() > max) {
       count.decrementAndGet();
       return Status.RESOURCE_EXHAUSTED.withDescription(max + " " + method
@@ -43,15 +56,28 @@ final class OpenStreams {
     return null;
   }
 
-  /** Tracks an admitted stream until it is {@link #closed}. */
+  /** Tracks an admitted stream until it is {@link #closed}; ends it at once if the streams are ending. */
   void opened(LatestOnlySender<?> sender) {
     open.add(sender);
+    // Checked after adding: endAll() either sees the sender or is seen here.
+    Status refusal = ending;
+    if (refusal != null) {
+      sender.end(refusal);
+    }
   }
 
   /** Forgets a stream that is over, making room for another. Call once per admitted stream. */
   void closed(LatestOnlySender<?> sender) {
     open.remove(sender);
     count.decrementAndGet();
+  }
+
+  /** Ends every open stream with {@code status} and refuses new ones with it from now on. */
+  void endAll(Status status) {
+    ending = status;
+    for (LatestOnlySender<?> sender : open) {
+      sender.end(status);
+    }
   }
 
   /** Streams open now. */

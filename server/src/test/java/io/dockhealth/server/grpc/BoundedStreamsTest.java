@@ -146,4 +146,43 @@ class BoundedStreamsTest {
     assertThat(view.get("a").getState()).isEqualTo(State.STATE_EXITED);
     assertThat(view.get("b").getState()).isEqualTo(State.STATE_RUNNING);
   }
+
+  @Test
+  void shutDown_endsOpenStreamsWithUnavailable_evenOneWhoseClientDoesNotRead() throws Exception {
+    registry.replaceAll(List.of(running("web-1")));
+    ManagedChannel reading = NettyChannelBuilder.forAddress(front.address()).usePlaintext().build();
+    try {
+      StreamReader<HealthCheckRequest, HealthCheckResponse> watch = new StreamReader<>(reading, HealthGrpc.getWatchMethod(),
+          HealthCheckRequest.newBuilder().setService("web-1").build());
+      watch.read(100);
+      StreamReader<WatchContainersRequest, WatchContainersResponse> containers = new StreamReader<>(reading,
+          ContainerHealthGrpc.getWatchContainersMethod(), WatchContainersRequest.getDefaultInstance());
+      containers.read(100);
+      StreamReader<HealthCheckRequest, HealthCheckResponse> stuck = new StreamReader<>(channel, HealthGrpc.getWatchMethod(),
+          HealthCheckRequest.newBuilder().setService("web-1").build());
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+          watch.received().size() == 1 && containers.received().size() == 1 && front.openWatches() == 2);
+
+      // The client that does not read must not hold the shutdown up (it throws on a timeout).
+      front.stopAsync().awaitTerminated(30, TimeUnit.SECONDS);
+
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(watch.end()).as("watch").isNotNull();
+        assertThat(containers.end()).as("containers").isNotNull();
+      });
+      for (Status end : List.of(watch.end(), containers.end())) {
+        assertThat(end.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(end.getDescription()).isEqualTo("server shutting down");
+      }
+      // A client learns how its stream ended after the messages before it: once it reads.
+      assertThat(stuck.end()).isNull();
+      stuck.read(100);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(stuck.end()).isNotNull());
+      assertThat(stuck.end().getCode()).as("cut after the grace").isNotEqualTo(Status.Code.OK);
+      assertThat(front.openWatches()).isZero();
+      assertThat(front.openContainerWatches()).isZero();
+    } finally {
+      reading.shutdownNow().awaitTermination(5, SECONDS);
+    }
+  }
 }

@@ -269,4 +269,22 @@ class ContainerHealthServiceTest {
     assertThat(admitted.end()).isNull();
     assertThat(grpc.health.openWatches()).as("a limit of its own, apart from Watch's").isZero();
   }
+
+  @Test
+  void endStreams_endsEveryWatchContainersWithTheStatus_andRefusesNewOnesWithIt() {
+    StreamReader<WatchContainersRequest, WatchContainersResponse> open = watchContainers();
+    open.read(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> grpc.containers.openWatches() == 1);
+
+    grpc.containers.endStreams(Status.UNAVAILABLE.withDescription("server shutting down"));
+    StreamReader<WatchContainersRequest, WatchContainersResponse> late = watchContainers();
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      for (Status status : List.of(open.end(), late.end())) {
+        assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(status.getDescription()).isEqualTo("server shutting down");
+      }
+      assertThat(grpc.containers.openWatches()).isZero();
+    });
+  }
 }

@@ -191,6 +191,24 @@ class HealthServiceTest {
   }
 
   @Test
+  void watch_shutdown_tellsOnlyTheSidecarsWatchers_namesKeepFollowingDocker() {
+    grpc.registry.replaceAll(List.of(running("web-1")));
+    Received web = watch("web-1");
+    Received sidecar = watch("");
+
+    grpc.registry.enterShutdown();
+    grpc.registry.put(container("web-1", ContainerState.PAUSED, HealthStatus.NONE));
+    grpc.registry.replaceAll(List.of(running("web-1")));
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      assertThat(sidecar.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING);
+      assertThat(web.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING, ServingStatus.SERVING);
+    });
+    assertThat(check("")).isEqualTo(ServingStatus.NOT_SERVING);
+    assertThat(check("web-1")).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
   void watch_terminalState_tellsEveryWatcherNotServing() {
     grpc.registry.replaceAll(List.of(running("web-1")));
     Received web = watch("web-1");
@@ -202,6 +220,27 @@ class HealthServiceTest {
       assertThat(web.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING);
       assertThat(sidecar.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING);
     });
+  }
+
+  @Test
+  void endStreams_endsEveryWatchWithTheStatus_andRefusesNewOnesWithIt() {
+    grpc.registry.replaceAll(List.of(running("web-1")));
+    Received web = watch("web-1");
+    Received sidecar = watch("");
+    await().atMost(Duration.ofSeconds(5)).until(() -> web.statuses.size() == 1 && sidecar.statuses.size() == 1);
+
+    grpc.health.endStreams(Status.UNAVAILABLE.withDescription("server shutting down"));
+    Received late = watch("web-1");
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      for (Received received : List.of(web, sidecar, late)) {
+        Status status = Status.fromThrowable(received.error.get());
+        assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(status.getDescription()).isEqualTo("server shutting down");
+      }
+      assertThat(grpc.health.openWatches()).isZero();
+    });
+    assertThat(late.statuses).isEmpty();
   }
 
   @Test

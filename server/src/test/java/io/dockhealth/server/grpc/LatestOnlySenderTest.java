@@ -147,7 +147,34 @@ class LatestOnlySenderTest {
   }
 
   @Test
-  void drain_fromManyThreads_neverOverlaps_andTheNewestIsSentLast() throws Exception {
+  void end_endsTheStreamOnceWithTheStatus_andSendsNothingMore() {
+    newest.set(1);
+    sender.drain();
+    stream.ready = false;
+    newest.set(2);
+    sender.drain();
+
+    sender.end(Status.UNAVAILABLE.withDescription("server shutting down"));
+    sender.end(Status.INTERNAL);
+    stream.ready = true;
+    stream.onReady.run();
+
+    assertThat(stream.sent).containsExactly(1);
+    assertThat(stream.error.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(stream.error.getDescription()).isEqualTo("server shutting down");
+  }
+
+  @Test
+  void end_ofACancelledStream_doesNotTouchIt() {
+    stream.cancelled = true;
+
+    sender.end(Status.UNAVAILABLE);
+
+    assertThat(stream.error).isNull();
+  }
+
+  @Test
+  void drainAndEnd_fromManyThreads_neverOverlap_andTheNewestIsSentLast() throws Exception {
     int threads = 4;
     int perThread = 20_000;
     CountDownLatch start = new CountDownLatch(1);
@@ -179,9 +206,11 @@ class LatestOnlySenderTest {
     }
     stream.ready = true;
     sender.drain();
+    sender.end(Status.UNAVAILABLE);
 
     assertThat(failure.get()).isNull();
     assertThat(stream.overlaps.get()).isZero();
     assertThat(stream.sent).isSorted().last().isEqualTo(threads * perThread);
+    assertThat(stream.error.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
   }
 }

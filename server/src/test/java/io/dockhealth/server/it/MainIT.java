@@ -3,18 +3,30 @@ package io.dockhealth.server.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dockhealth.proto.v1.ContainerHealthGrpc;
+import io.dockhealth.proto.v1.WatchContainersRequest;
+import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.testing.DockerApi;
 import io.dockhealth.server.testing.DockerEngine;
 import io.dockhealth.server.testing.HealthClient;
+import io.dockhealth.server.testing.StreamReader;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import io.grpc.Status;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -31,6 +43,10 @@ class MainIT {
   private static final Path JAR = Path.of("target/dockhealth.jar");
   private static final Path CLIENT = Path.of("src/test/resources/health_client.py");
   private static final Pattern LISTENING = Pattern.compile("gRPC listening on .*:(\\d+)$");
+  private static final Pattern HTTP_LISTENING = Pattern.compile("HTTP listening on .*:(\\d+)$");
+  /** Long enough that a Docker event reaches a watcher within it on a busy machine (about 1 s there). */
+  private static final Duration DRAIN = Duration.ofSeconds(10);
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private static DockerEngine engine;
 
@@ -45,7 +61,7 @@ class MainIT {
   }
 
   /** The sidecar as a process, with its log lines collected. */
-  private record Running(Process process, List<String> log, int port) {}
+  private record Running(Process process, List<String> log, int port, int httpPort) {}
 
   private static Running startJar(String... flags) throws IOException {
     assertThat(JAR).as("the runnable jar (mvn package)").exists();
@@ -65,19 +81,21 @@ class MainIT {
     });
     reader.setDaemon(true);
     reader.start();
-    int[] port = new int[1];
+    int[] ports = new int[2];
     await().atMost(Duration.ofSeconds(30)).until(() -> {
       for (String line : log) {
-        Matcher m = LISTENING.matcher(line);
-        if (m.find()) {
-          port[0] = Integer.parseInt(m.group(1));
-          return true;
+        Matcher grpc = LISTENING.matcher(line);
+        Matcher http = HTTP_LISTENING.matcher(line);
+        if (grpc.find()) {
+          ports[0] = Integer.parseInt(grpc.group(1));
+        } else if (http.find()) {
+          ports[1] = Integer.parseInt(http.group(1));
         }
       }
       assertThat(process.isAlive()).as("sidecar exited early: %s", log).isTrue();
-      return false;
+      return ports[0] != 0 && ports[1] != 0;
     });
-    return new Running(process, log, port[0]);
+    return new Running(process, log, ports[0], ports[1]);
   }
 
   /** Runs the Python client to completion and returns its output lines. */
@@ -118,30 +136,104 @@ class MainIT {
     }
   }
 
+  private static HttpResponse<String> httpGet(Running sidecar, String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sidecar.httpPort() + path))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static void assertEndedUnavailable(Status end, String stream) {
+    assertThat(end).as("%s ended", stream).isNotNull();
+    assertThat(end.getCode()).as("%s: %s", stream, end).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(end.getDescription()).as(stream).isEqualTo("server shutting down");
+  }
+
   @Test
-  void sigterm_everyNameNotServingForTheDrainPeriod_thenExits() throws Exception {
+  void sigterm_onlyTheSidecarTurnsNotServing_namesKeepFollowingDocker_thenStreamsEndUnavailable() throws Exception {
     engine.docker("run", "-d", "--name", "web", "--network", "host", DockerEngine.IMAGE, "sleep", "600");
-    Running sidecar = startJar("--drain-period", "3s");
+    engine.docker("run", "-d", "--name", "flip", "--network", "host", DockerEngine.IMAGE, "sleep", "600");
+    Running sidecar = startJar("--drain-period", DRAIN.toSeconds() + "s");
+    try (HealthClient client = new HealthClient(new InetSocketAddress("127.0.0.1", sidecar.port()));
+        DockerApi api = new DockerApi(engine.socketPath())) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> client.check("web").equals("SERVING")
+          && client.check("flip").equals("SERVING"));
+      HealthClient.Watch web = client.watch("web");
+      HealthClient.Watch flip = client.watch("flip");
+      HealthClient.Watch self = client.watch("");
+      StreamReader<WatchContainersRequest, WatchContainersResponse> containers = new StreamReader<>(client.channel(),
+          ContainerHealthGrpc.getWatchContainersMethod(), WatchContainersRequest.getDefaultInstance());
+      containers.read(Integer.MAX_VALUE);
+      await().atMost(Duration.ofSeconds(10)).until(() -> "SERVING".equals(web.last())
+          && "SERVING".equals(flip.last()) && "SERVING".equals(self.last()) && !containers.received().isEmpty());
+
+      // SIGTERM; through the handle, which unlike Process.destroy() leaves the log stream open.
+      long sigterm = System.nanoTime();
+      sidecar.process().toHandle().destroy();
+
+      // The sidecar itself goes at once; the containers keep their truth, and Docker's changes still
+      // reach their watchers while the server drains.
+      await().atMost(Duration.ofSeconds(5)).until(() -> "NOT_SERVING".equals(self.last()));
+      api.pause("flip");
+      await().atMost(DRAIN).until(() -> "NOT_SERVING".equals(flip.last()));
+      assertThat(flip.end()).as("still open: the drain has not ended").isNull();
+      assertThat(client.check("web")).isEqualTo("SERVING");
+      assertThat(client.check("flip")).isEqualTo("NOT_SERVING");
+      assertThat(web.statuses()).containsExactly("SERVING");
+      assertThat(self.statuses()).containsExactly("SERVING", "NOT_SERVING");
+      assertThat(httpGet(sidecar, "/healthz").statusCode()).isEqualTo(503);
+      assertThat(httpGet(sidecar, "/v1/health/web").statusCode()).isEqualTo(200);
+      // A long-poll parked now is answered when the server stops, not cut.
+      String version = new ObjectMapper().readTree(httpGet(sidecar, "/v1/health").body()).get("version").asText();
+      CompletableFuture<HttpResponse<String>> poll = HTTP.sendAsync(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + sidecar.httpPort() + "/v1/health?since=" + version + "&wait=2m"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+
+      // Then every stream ends with a status clients retry, and the process exits.
+      await().atMost(DRAIN.plusSeconds(30)).until(() -> web.end() != null && flip.end() != null
+          && self.end() != null && containers.end() != null);
+      assertThat(Duration.ofNanos(System.nanoTime() - sigterm)).as("streams ended after the drain")
+          .isGreaterThanOrEqualTo(DRAIN);
+      assertEndedUnavailable(web.end(), "Watch(web)");
+      assertEndedUnavailable(flip.end(), "Watch(flip)");
+      assertEndedUnavailable(self.end(), "Watch(\"\")");
+      assertEndedUnavailable(containers.end(), "WatchContainers");
+      assertThat(web.statuses()).containsExactly("SERVING");
+      assertThat(poll.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(304);
+      assertThat(sidecar.process().waitFor(30, TimeUnit.SECONDS)).as("exited after draining").isTrue();
+      assertThat(sidecar.process().exitValue()).isEqualTo(143);
+      assertThat(sidecar.log())
+          .anyMatch(l -> l.contains("stopping: \"\" is NOT_SERVING, every other name keeps following Docker"))
+          .anyMatch(l -> l.contains("stopped"));
+    } finally {
+      sidecar.process().destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      engine.docker("rm", "-f", "web", "flip");
+    }
+  }
+
+  @Test
+  void sigterm_withDrainNames_everyNameNotServingForTheDrainPeriod_thenStreamsEndUnavailable() throws Exception {
+    engine.docker("run", "-d", "--name", "web", "--network", "host", DockerEngine.IMAGE, "sleep", "600");
+    Running sidecar = startJar("--drain-period", "3s", "--drain-names");
     try (HealthClient client = new HealthClient(new InetSocketAddress("127.0.0.1", sidecar.port()))) {
       await().atMost(Duration.ofSeconds(30)).until(() -> client.check("web").equals("SERVING"));
       HealthClient.Watch web = client.watch("web");
       HealthClient.Watch self = client.watch("");
       await().atMost(Duration.ofSeconds(5)).until(() -> "SERVING".equals(web.last()) && "SERVING".equals(self.last()));
 
-      // SIGTERM; through the handle, which unlike Process.destroy() leaves the log stream open.
       sidecar.process().toHandle().destroy();
 
-      await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> {
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
         assertThat(web.last()).isEqualTo("NOT_SERVING");
         assertThat(self.last()).isEqualTo("NOT_SERVING");
       });
       // Still answering during the drain, so balancers learn why rather than seeing a refusal.
       assertThat(client.check("web")).isEqualTo("NOT_SERVING");
       assertThat(sidecar.process().isAlive()).isTrue();
-      assertThat(sidecar.process().waitFor(15, TimeUnit.SECONDS)).as("exited after draining").isTrue();
-      assertThat(sidecar.log()).anyMatch(l -> l.contains("stopping: every name is NOT_SERVING"))
+      await().atMost(Duration.ofSeconds(30)).until(() -> web.end() != null && self.end() != null);
+      assertEndedUnavailable(web.end(), "Watch(web)");
+      assertEndedUnavailable(self.end(), "Watch(\"\")");
+      assertThat(sidecar.process().waitFor(30, TimeUnit.SECONDS)).as("exited after draining").isTrue();
+      assertThat(sidecar.log()).anyMatch(l -> l.contains("stopping: every name is NOT_SERVING (--drain-names)"))
           .anyMatch(l -> l.contains("stopped"));
-      assertThat(web.end()).as("watch stream ended by the server stopping").isNotNull();
     } finally {
       sidecar.process().destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       engine.docker("rm", "-f", "web");
