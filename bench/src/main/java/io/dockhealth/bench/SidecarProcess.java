@@ -36,12 +36,19 @@ final class SidecarProcess implements AutoCloseable {
   }
 
   static SidecarProcess start(Bench bench, String dockerHost, String logName, List<String> jvmOptions) {
+    return start(bench, dockerHost, logName, jvmOptions, List.of());
+  }
+
+  /** @param flags more sidecar flags, after the bench's own */
+  static SidecarProcess start(Bench bench, String dockerHost, String logName, List<String> jvmOptions,
+      List<String> flags) {
     int grpc = Proc.freePort();
     int http = Proc.freePort();
     List<String> command = new ArrayList<>(List.of(Proc.javaBinary()));
     command.addAll(jvmOptions);
     command.addAll(List.of("-jar", jar(bench).toString(), "--docker-host", dockerHost,
         "--grpc-address", "127.0.0.1:" + grpc, "--http-address", "127.0.0.1:" + http, "--drain-period", "0s"));
+    command.addAll(flags);
     Path log = bench.logs().resolve(logName + ".log");
     try {
       Files.createDirectories(bench.logs());
