@@ -169,6 +169,8 @@ public final class Main {
     for (Section section : sections) {
       md.append("## ").append(section.title).append("\n\n").append(section.text()).append('\n');
     }
+    // The soak run (bench/soak) writes a section of its own, which a run of the figures keeps.
+    md.append(Soak.section(out));
     Files.createDirectories(out.getParent());
     Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
   }

@@ -1,11 +1,15 @@
 package io.dockhealth.bench;
 
+import io.dockhealth.testing.Command;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** Child processes and /proc, the small things every figure needs. */
 final class Proc {
@@ -41,6 +45,31 @@ final class Proc {
       throw new UncheckedIOException(e);
     }
     throw new IllegalStateException("no VmRSS for " + pid);
+  }
+
+  /** Open file descriptors of a process, from /proc/PID/fd. */
+  static long fdCount(long pid) {
+    try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      return fds.count();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
+
+  /**
+   * Heap in use in another JVM right after a full collection ({@code jcmd PID GC.run}, then the
+   * "used" of {@code GC.heap_info}): what its live objects take.
+   */
+  static long heapAfterGcBytes(long pid) {
+    Command.run(List.of("jcmd", Long.toString(pid), "GC.run"), Duration.ofMinutes(1)).orThrow();
+    String info = Command.run(List.of("jcmd", Long.toString(pid), "GC.heap_info"), Duration.ofMinutes(1)).orThrow();
+    Matcher used = HEAP_USED.matcher(info);
+    if (!used.find()) {
+      throw new IllegalStateException("no heap use in jcmd GC.heap_info: " + info);
+    }
+    return Long.parseLong(used.group(1)) * 1024;
   }
 
   static void sleep(Duration duration) {

@@ -41,7 +41,7 @@ public final class SubjectServer {
     Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30), Duration.ofSeconds(60),
         Clock.systemUTC(), (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
     Metrics metrics = new Metrics();
-    GrpcFrontEnd grpc = new GrpcFrontEnd(new InetSocketAddress("127.0.0.1", 0), registry, 100_000, false, metrics);
+    GrpcFrontEnd grpc = new GrpcFrontEnd(new InetSocketAddress("127.0.0.1", 0), registry, 100_000, 100, false, metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
     HttpFrontEnd http = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 0), "/container-healthcheck", 10_000,

@@ -2,7 +2,11 @@ package io.dockhealth.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Test;
 
 /** The harness's own arithmetic and parsing; the benchmarks themselves run only from bench/run. */
@@ -42,5 +46,31 @@ class HarnessTest {
     assertThat(result.p50Micros()).isEqualTo(480.0);
     assertThat(result.p99Micros()).isEqualTo(1250.0);
     assertThat(result.non2xx()).isEqualTo(7);
+  }
+
+  @Test
+  void soakAccount_countsLostSpuriousAndOutOfOrderChanges() {
+    ServingStatus s = ServingStatus.SERVING;
+    ServingStatus n = ServingStatus.NOT_SERVING;
+
+    assertThat(SoakWatch.Account.of(List.of(s, n, s, n), 3, n)).isEqualTo(new SoakWatch.Account(3, 3, 0, 0, 0));
+    assertThat(SoakWatch.Account.of(List.of(s, n), 3, n)).isEqualTo(new SoakWatch.Account(3, 1, 2, 0, 0));
+    assertThat(SoakWatch.Account.of(List.of(s, n, s, n, s), 2, s)).isEqualTo(new SoakWatch.Account(2, 4, 0, 2, 0));
+    assertThat(SoakWatch.Account.of(List.of(s, n, n, s), 3, n)).isEqualTo(new SoakWatch.Account(3, 3, 0, 0, 2));
+  }
+
+  @Test
+  void soakSection_replacesItsOwnBlockOnly_andIsKeptForTheFigures(@TempDir Path dir) throws Exception {
+    Path results = dir.resolve("RESULTS.md");
+    Files.writeString(results, "# dockhealth benchmarks\n\n## 1. Check\n\ntext\n");
+
+    Soak.writeSection(results, "## Soak\n\nfirst\n");
+    Soak.writeSection(results, "## Soak\n\nsecond\n");
+
+    String text = Files.readString(results);
+    assertThat(text).startsWith("# dockhealth benchmarks\n\n## 1. Check\n\ntext\n\n" + Soak.BEGIN)
+        .contains("second").doesNotContain("first").endsWith(Soak.END + "\n");
+    assertThat(Soak.section(results)).isEqualTo(Soak.BEGIN + "\n## Soak\n\nsecond\n" + Soak.END + "\n");
+    assertThat(Soak.section(dir.resolve("none.md"))).isEmpty();
   }
 }

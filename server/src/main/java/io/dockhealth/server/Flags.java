@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -64,6 +65,18 @@ final class Flags {
         default -> throw new TypeConversionException("'" + value + "' has scheme '" + scheme + "'" + expected);
       }
       return uri;
+    }
+  }
+
+  /** {@code true} or {@code false}, in any case; picocli's own check names no expected value. */
+  static final class Bool implements ITypeConverter<Boolean> {
+    @Override
+    public Boolean convert(String value) {
+      return switch (value.trim().toLowerCase(Locale.ROOT)) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> throw new TypeConversionException("'" + value + "' (expected: true or false)");
+      };
     }
   }
 

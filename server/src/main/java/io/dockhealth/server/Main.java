@@ -86,15 +86,30 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--drain-period", paramLabel = "DURATION",
       defaultValue = "${env:DOCKHEALTH_DRAIN_PERIOD:-5s}", converter = Flags.DurationValue.class,
-      description = "On SIGTERM, how long every name answers NOT_SERVING before the server stops"
+      description = "On SIGTERM, how long the server goes on answering before it stops: \"\" is NOT_SERVING"
+          + " meanwhile, every other name keeps following Docker; then open streams end with UNAVAILABLE"
           + " (env DOCKHEALTH_DRAIN_PERIOD; default ${DEFAULT-VALUE}).")
   Duration drainPeriod;
 
+  @Option(names = "--drain-names", paramLabel = "BOOL", arity = "0..1", converter = Flags.Bool.class,
+      defaultValue = "${env:DOCKHEALTH_DRAIN_NAMES:-false}",
+      description = "On SIGTERM, turn every name NOT_SERVING for the drain period, not only \"\": for hosts"
+          + " that are going down with the sidecar, never for a sidecar restarted alone"
+          + " (env DOCKHEALTH_DRAIN_NAMES; default ${DEFAULT-VALUE}).")
+  boolean drainNames;
+
   @Option(names = "--max-watch-streams", paramLabel = "N",
       defaultValue = "${env:DOCKHEALTH_MAX_WATCH_STREAMS:-100000}",
-      description = "The most Watch streams open at once; more fail with RESOURCE_EXHAUSTED"
+      description = "The most grpc.health.v1 Watch streams open at once; more fail with RESOURCE_EXHAUSTED"
           + " (env DOCKHEALTH_MAX_WATCH_STREAMS; default ${DEFAULT-VALUE}).")
   int maxWatchStreams;
+
+  @Option(names = "--max-watch-containers-streams", paramLabel = "N",
+      defaultValue = "${env:DOCKHEALTH_MAX_WATCH_CONTAINERS_STREAMS:-100}",
+      description = "The most dockhealth.v1 WatchContainers streams open at once, each costing up to two copies"
+          + " of the container list; more fail with RESOURCE_EXHAUSTED"
+          + " (env DOCKHEALTH_MAX_WATCH_CONTAINERS_STREAMS; default ${DEFAULT-VALUE}).")
+  int maxWatchContainersStreams;
 
   @Option(names = "--service-label", paramLabel = "KEY",
       defaultValue = "${env:DOCKHEALTH_SERVICE_LABEL:-" + ServiceRules.DEFAULT_SERVICE_LABEL + "}",
@@ -115,7 +130,7 @@ public final class Main implements Callable<Integer> {
           + " dockhealth.policy label overrides it (env DOCKHEALTH_GROUP_POLICY; default ${DEFAULT-VALUE}).")
   String groupPolicy;
 
-  @Option(names = "--starting-is-serving", paramLabel = "BOOL", arity = "0..1",
+  @Option(names = "--starting-is-serving", paramLabel = "BOOL", arity = "0..1", converter = Flags.Bool.class,
       defaultValue = "${env:DOCKHEALTH_STARTING_IS_SERVING:-false}",
       description = "Count a container whose HEALTHCHECK is still 'starting' as SERVING; its"
           + " dockhealth.starting-is-serving label overrides it (env DOCKHEALTH_STARTING_IS_SERVING;"
@@ -140,7 +155,7 @@ public final class Main implements Callable<Integer> {
           + " container is unknown everywhere (env DOCKHEALTH_EXPOSE; default ${DEFAULT-VALUE}).")
   String expose;
 
-  @Option(names = "--service-from-authority", paramLabel = "BOOL", arity = "0..1",
+  @Option(names = "--service-from-authority", paramLabel = "BOOL", arity = "0..1", converter = Flags.Bool.class,
       defaultValue = "${env:DOCKHEALTH_SERVICE_FROM_AUTHORITY:-false}",
       description = "Answer a request for \"\" whose :authority (port stripped) is a known service name"
           + " for that service, as Envoy sends with health_check_config.hostname"
@@ -201,7 +216,8 @@ public final class Main implements Callable<Integer> {
     ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
     return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, dockerTimeout, drainPeriod, maxWatchStreams, rules,
-        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections);
+        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections,
+        maxWatchContainersStreams, drainNames);
   }
 
   private Optional<Pattern> pattern() {
@@ -248,6 +264,9 @@ public final class Main implements Callable<Integer> {
     }
     if (maxWatchStreams <= 0) {
       throw invalid("--max-watch-streams", maxWatchStreams, "> 0");
+    }
+    if (maxWatchContainersStreams <= 0) {
+      throw invalid("--max-watch-containers-streams", maxWatchContainersStreams, "> 0");
     }
     HttpFrontEnd.compatPrefixProblem(compatPrefix).ifPresent(expected -> {
       throw invalid("--compat-prefix", compatPrefix, expected);

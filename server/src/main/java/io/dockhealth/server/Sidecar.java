@@ -52,9 +52,10 @@ public final class Sidecar {
         Ticker.systemTicker(),
         metrics.docker());
     this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
-        config.serviceFromAuthority(), metrics);
+        config.maxWatchContainersStreams(), config.serviceFromAuthority(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
+    metrics.watchContainersStreams(grpc::openContainerWatches);
     this.http = new HttpFrontEnd(config.httpAddress(), config.compatPrefix(), config.httpMaxConnections(), registry,
         metrics, Clock.systemUTC());
   }
@@ -77,16 +78,27 @@ public final class Sidecar {
   }
 
   /**
-   * Stops in the order balancers need: every name NOT_SERVING and every watcher told, then the
-   * drain period so balancers move traffic away, then the servers stop. Safe to call twice.
+   * Stops in the order balancers need. First {@code ""} turns NOT_SERVING and its watchers are
+   * told, while every other name keeps following Docker: the sidecar is an oracle about other
+   * servers, and a balancer that asks it must not eject healthy containers because the oracle
+   * restarts. (With --drain-names every name turns NOT_SERVING instead, for hosts going down.) Then
+   * the drain period, for clients to move to another instance; then the servers stop, ending open
+   * streams with UNAVAILABLE, which clients retry. Safe to call twice.
    */
   public void stop() {
     if (!stopping.compareAndSet(false, true)) {
       grpc.awaitTerminated();
       return;
     }
-    logger.info("stopping: every name is NOT_SERVING; draining for {} ms", config.drainPeriod().toMillis());
-    registry.enterTerminalState();
+    if (config.drainNames()) {
+      logger.info("stopping: every name is NOT_SERVING (--drain-names); draining for {} ms",
+          config.drainPeriod().toMillis());
+      registry.enterTerminalState();
+    } else {
+      logger.info("stopping: \"\" is NOT_SERVING, every other name keeps following Docker; draining for {} ms",
+          config.drainPeriod().toMillis());
+      registry.enterShutdown();
+    }
     Uninterruptibles.sleepUninterruptibly(config.drainPeriod());
     grpc.stopAsync().awaitTerminated();
     http.stopAsync().awaitTerminated();

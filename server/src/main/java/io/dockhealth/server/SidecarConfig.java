@@ -18,7 +18,8 @@ import java.util.Optional;
  * @param dockerHost the Docker engine, {@code unix:///path} or {@code tcp://host:port}
  * @param resyncInterval how often every container is re-read from Docker
  * @param dockerTimeout how long Docker may take to answer a ping before it counts as hung
- * @param drainPeriod how long names stay NOT_SERVING before the server stops, on shutdown
+ * @param drainPeriod on shutdown, how long the server goes on answering (with "" NOT_SERVING)
+ *     before it stops
  * @param maxWatchStreams the most Watch streams open at once
  * @param rules which containers are shown, their service names and how statuses are derived
  * @param staleGrace how long names keep their last status while Docker cannot be reached
@@ -27,6 +28,8 @@ import java.util.Optional;
  * @param httpAddress where the HTTP gateway listens
  * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
  * @param httpMaxConnections the most HTTP connections open at once
+ * @param maxWatchContainersStreams the most WatchContainers streams open at once
+ * @param drainNames whether every name, not only "", turns NOT_SERVING on shutdown
  */
 public record SidecarConfig(
     InetSocketAddress grpcAddress,
@@ -41,7 +44,9 @@ public record SidecarConfig(
     boolean serviceFromAuthority,
     InetSocketAddress httpAddress,
     String compatPrefix,
-    int httpMaxConnections) {
+    int httpMaxConnections,
+    int maxWatchContainersStreams,
+    boolean drainNames) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -56,5 +61,7 @@ public record SidecarConfig(
     Optional<String> prefixProblem = HttpFrontEnd.compatPrefixProblem(compatPrefix);
     checkArgument(prefixProblem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, prefixProblem.orElse(""));
     checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
+    checkArgument(maxWatchContainersStreams > 0, "maxWatchContainersStreams: %s (expected: > 0)",
+        maxWatchContainersStreams);
   }
 }

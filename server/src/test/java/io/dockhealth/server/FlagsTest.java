@@ -98,6 +98,22 @@ class FlagsTest {
         .hasMessageContaining("expected: unix:///path/to/docker.sock or tcp://host:port");
   }
 
+  // ----- Bool -----
+
+  @ParameterizedTest
+  @CsvSource({"true, true", "TRUE, true", "' false ', false", "False, false"})
+  void bool_trueOrFalseInAnyCase_isTaken(String value, boolean expected) {
+    assertThat(new Flags.Bool().convert(value)).isEqualTo(expected);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"1", "yes", "on", ""})
+  void bool_anythingElse_saysTrueOrFalseIsExpected(String value) {
+    assertThatThrownBy(() -> new Flags.Bool().convert(value))
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessage("'" + value + "' (expected: true or false)");
+  }
+
   // ----- DurationValue -----
 
   @ParameterizedTest(name = "{0} -> {1}")

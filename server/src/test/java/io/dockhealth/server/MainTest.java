@@ -24,7 +24,8 @@ import picocli.CommandLine.Model.OptionSpec;
 class MainTest {
   /** Every flag the README documents. */
   private static final List<String> FLAGS = List.of(
-      "--grpc-address", "--docker-host", "--resync-interval", "--docker-timeout", "--drain-period", "--max-watch-streams",
+      "--grpc-address", "--docker-host", "--resync-interval", "--docker-timeout", "--drain-period", "--drain-names",
+      "--max-watch-streams", "--max-watch-containers-streams",
       "--service-label", "--name-pattern", "--group-policy", "--starting-is-serving", "--stale-grace",
       "--forget-after", "--expose", "--service-from-authority", "--log-level", "--help", "--version");
 
@@ -46,6 +47,11 @@ class MainTest {
     "--forget-after       | 5",
     "--max-watch-streams  | 0",
     "--max-watch-streams  | -5",
+    "--max-watch-containers-streams | 0",
+    "--max-watch-containers-streams | -1",
+    "--drain-names        | maybe",
+    "--starting-is-serving | 1",
+    "--service-from-authority | yes",
     "--log-level          | loud",
     "--group-policy       | most",
     "--expose             | some",

@@ -27,6 +27,22 @@ class ParseConfigTest {
     assertThat(config.forgetAfter()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.serviceFromAuthority()).isFalse();
     assertThat(config.dockerTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.drainPeriod()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.drainNames()).isFalse();
+    assertThat(config.maxWatchStreams()).isEqualTo(100_000);
+    assertThat(config.maxWatchContainersStreams()).isEqualTo(100);
+  }
+
+  @Test
+  void shutdownAndStreamFlags_given_areTaken() {
+    SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock", "--drain-names",
+        "--drain-period=30s", "--max-watch-streams=7", "--max-watch-containers-streams=3");
+
+    assertThat(config.drainNames()).isTrue();
+    assertThat(config.drainPeriod()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.maxWatchStreams()).isEqualTo(7);
+    assertThat(config.maxWatchContainersStreams()).isEqualTo(3);
+    assertThat(Main.parseConfig("--docker-host=unix:///run/docker.sock", "--drain-names=false").drainNames()).isFalse();
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.dockhealth.server.grpc;
 
+import com.google.common.collect.ImmutableMap;
 import io.dockhealth.proto.v1.Container;
 import io.dockhealth.proto.v1.ContainerHealthGrpc;
 import io.dockhealth.proto.v1.GetContainerRequest;
@@ -20,19 +21,30 @@ import io.dockhealth.server.model.SnapshotListener;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
-/** dockhealth.v1.ContainerHealth: the containers behind the health answers, in full. */
+/**
+ * dockhealth.v1.ContainerHealth: the containers behind the health answers, in full.
+ *
+ * <p>WatchContainers streams are counted under a limit of their own: each may keep the containers
+ * it was last sent alive, so one costs more than a Watch stream. The containers of a snapshot are
+ * rendered once for every stream, and a stream keeps a reference to what it was sent, not a copy.
+ */
 final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthImplBase
     implements SnapshotListener {
   private final Registry registry;
-  private final Set<LatestOnlySender<WatchContainersResponse>> watches = ConcurrentHashMap.newKeySet();
+  private final OpenStreams streams;
+  private final Set<ContainerWatch> watches = ConcurrentHashMap.newKeySet();
 
-  ContainerHealthService(Registry registry) {
+  /** The containers of the newest snapshot rendered so far, shared by every stream. */
+  private final AtomicReference<Rendered> rendered = new AtomicReference<>(new Rendered(-1, false, ImmutableMap.of()));
+
+  /** @param maxWatchStreams the most WatchContainers streams open at once */
+  ContainerHealthService(Registry registry, int maxWatchStreams) {
     this.registry = registry;
+    this.streams = new OpenStreams("WatchContainers", maxWatchStreams, "--max-watch-containers-streams");
   }
 
   @Override
@@ -87,58 +99,87 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
   @Override
   public void watchContainers(WatchContainersRequest request,
       StreamObserver<WatchContainersResponse> responseObserver) {
-    ServerCallStreamObserver<WatchContainersResponse> observer =
-        (ServerCallStreamObserver<WatchContainersResponse>) responseObserver;
-    ContainerDiff diff = new ContainerDiff();
-    LatestOnlySender<WatchContainersResponse> sender =
-        new LatestOnlySender<>(observer, () -> diff.next(registry.current()));
-    observer.setOnCancelHandler(() -> watches.remove(sender));
-    watches.add(sender);
-    sender.drain();
+    Status refused = streams.admit();
+    if (refused != null) {
+      responseObserver.onError(refused.asRuntimeException());
+      return;
+    }
+    ContainerWatch watch = new ContainerWatch((ServerCallStreamObserver<WatchContainersResponse>) responseObserver);
+    watches.add(watch);
+    streams.opened(watch.sender);
+    watch.sender.drain();
+  }
+
+  /** Open WatchContainers streams, for metrics and tests. */
+  int openWatches() {
+    return streams.count();
+  }
+
+  /** Ends every WatchContainers stream with {@code status} and refuses new ones with it. */
+  void endStreams(Status status) {
+    streams.endAll(status);
   }
 
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
-    for (LatestOnlySender<WatchContainersResponse> sender : watches) {
-      sender.drain();
+    for (ContainerWatch watch : watches) {
+      watch.sender.drain();
     }
   }
 
-  /** Every container of a snapshot as sent to clients, by ID, ordered by name. */
-  private static Map<String, Container> containers(Snapshot snapshot) {
-    Map<String, Container> containers = new LinkedHashMap<>();
+  /** Every container of a snapshot as sent to clients, by ID, ordered by name; once per version. */
+  private Rendered render(Snapshot snapshot) {
+    Rendered cached = rendered.get();
+    if (cached.version() == snapshot.version()) {
+      return cached;
+    }
+    ImmutableMap.Builder<String, Container> containers = ImmutableMap.builder();
     ProtoMapping.listContainers(snapshot).getContainersList().forEach(c -> containers.put(c.getId(), c));
-    return containers;
+    Rendered fresh = new Rendered(snapshot.version(), snapshot.inSync(), containers.buildOrThrow());
+    // Streams draining at once may render the same version twice; the newest version stays.
+    rendered.accumulateAndGet(fresh, (held, given) -> given.version() > held.version() ? given : held);
+    return fresh;
   }
 
-  /** What one WatchContainers client has been sent, and the message that brings it up to date. */
-  private static final class ContainerDiff {
-    private long sentVersion = -1;
-    private Map<String, Container> sent;
+  /** The containers of one snapshot version as sent to clients, by ID, and whether it was in sync. */
+  private record Rendered(long version, boolean inSync, ImmutableMap<String, Container> containers) {}
 
-    WatchContainersResponse next(Snapshot snapshot) {
-      if (snapshot.version() == sentVersion) {
+  private void forget(ContainerWatch watch) {
+    watches.remove(watch);
+    streams.closed(watch.sender);
+  }
+
+  /** One WatchContainers stream: what it has been sent, and the message that brings it up to date. */
+  private final class ContainerWatch {
+    private final LatestOnlySender<WatchContainersResponse> sender;
+    private Rendered sent; // touched only while draining
+
+    ContainerWatch(ServerCallStreamObserver<WatchContainersResponse> observer) {
+      sender = new LatestOnlySender<>(observer, this::nextMessage, () -> forget(this));
+    }
+
+    private WatchContainersResponse nextMessage() {
+      Rendered now = render(registry.current());
+      if (sent != null && now.version() == sent.version()) {
         return null;
       }
-      Map<String, Container> now = containers(snapshot);
       WatchContainersResponse.Builder message = WatchContainersResponse.newBuilder()
-          .setVersion(snapshot.version())
-          .setInSync(snapshot.inSync());
+          .setVersion(now.version())
+          .setInSync(now.inSync());
       if (sent == null) {
-        message.setReset(true).addAllChanged(now.values());
+        message.setReset(true).addAllChanged(now.containers().values());
       } else {
-        for (Container container : now.values()) {
-          if (!container.equals(sent.get(container.getId()))) {
+        for (Container container : now.containers().values()) {
+          if (!container.equals(sent.containers().get(container.getId()))) {
             message.addChanged(container);
           }
         }
-        for (String id : sent.keySet()) {
-          if (!now.containsKey(id)) {
+        for (String id : sent.containers().keySet()) {
+          if (!now.containers().containsKey(id)) {
             message.addRemovedIds(id);
           }
         }
       }
-      sentVersion = snapshot.version();
       sent = now;
       return message.build();
     }

@@ -11,6 +11,7 @@ import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,17 +26,27 @@ public final class GrpcFrontEnd extends AbstractIdleService {
   /** Requests are a service name at most; anything bigger is refused before it is parsed. */
   private static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024;
 
+  /**
+   * How long streams ended on shutdown may take to send their status. A client that does not read
+   * keeps its stream's status waiting behind what it has not read; after this it is cut.
+   */
+  private static final Duration STREAM_END_GRACE = Duration.ofSeconds(2);
+
   private final Registry registry;
   private final HealthService health;
   private final ContainerHealthService containers;
   private final Server server;
 
-  /** @param metrics counts every call by method and status code */
+  /**
+   * @param maxWatchStreams the most grpc.health.v1 Watch streams open at once
+   * @param maxWatchContainersStreams the most dockhealth.v1 WatchContainers streams open at once
+   * @param metrics counts every call by method and status code
+   */
   public GrpcFrontEnd(InetSocketAddress address, Registry registry, int maxWatchStreams,
-      boolean serviceFromAuthority, Metrics metrics) {
+      int maxWatchContainersStreams, boolean serviceFromAuthority, Metrics metrics) {
     this.registry = checkNotNull(registry, "registry");
     this.health = new HealthService(registry, maxWatchStreams, serviceFromAuthority);
-    this.containers = new ContainerHealthService(registry);
+    this.containers = new ContainerHealthService(registry, maxWatchContainersStreams);
     this.server = NettyServerBuilder.forAddress(address)
         // Every handler only reads an immutable snapshot and never blocks, so it runs on the
         // transport thread without a hop to an executor.
@@ -65,11 +76,18 @@ public final class GrpcFrontEnd extends AbstractIdleService {
     logger.info("gRPC listening on {}", address());
   }
 
+  /**
+   * Stops taking calls (a GOAWAY tells clients to go elsewhere or wait for our successor), then ends
+   * every open stream with UNAVAILABLE, a status clients retry, rather than resetting it, which
+   * they read as CANCELLED ("I cancelled"). Streams whose clients do not read are cut after
+   * {@link #STREAM_END_GRACE}.
+   */
   @Override
   protected void shutDown() throws Exception {
     server.shutdown();
-    // Watch streams never end by themselves; after the drain period they are cut.
-    if (!server.awaitTermination(1, TimeUnit.SECONDS)) {
+    health.endStreams(OpenStreams.SHUTTING_DOWN);
+    containers.endStreams(OpenStreams.SHUTTING_DOWN);
+    if (!server.awaitTermination(STREAM_END_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
     }
@@ -85,5 +103,10 @@ public final class GrpcFrontEnd extends AbstractIdleService {
   /** Watch streams open now. */
   public int openWatches() {
     return health.openWatches();
+  }
+
+  /** WatchContainers streams open now. */
+  public int openContainerWatches() {
+    return containers.openWatches();
   }
 }

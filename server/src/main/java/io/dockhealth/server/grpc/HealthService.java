@@ -25,7 +25,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -40,15 +39,14 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
   private static final Context.Key<String> AUTHORITY = Context.key("dockhealth-authority");
 
   private final Registry registry;
-  private final int maxWatchStreams;
   private final boolean serviceFromAuthority;
-  private final AtomicInteger openWatches = new AtomicInteger();
+  private final OpenStreams streams;
   private final Map<String, Set<Watch>> watchesByName = new ConcurrentHashMap<>();
 
   HealthService(Registry registry, int maxWatchStreams, boolean serviceFromAuthority) {
     this.registry = registry;
-    this.maxWatchStreams = maxWatchStreams;
     this.serviceFromAuthority = serviceFromAuthority;
+    this.streams = new OpenStreams("Watch", maxWatchStreams, "--max-watch-streams");
   }
 
   /** Makes each call's :authority visible to the service, for --service-from-authority. */
@@ -131,29 +129,18 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
     }
     // The authority is read once: a Watch follows the service it started with.
     String name = serviceOf(request.getService(), registry.current());
-    if (openWatches.incrementAndGet() > maxWatchStreams) {
-      openWatches.decrementAndGet();
-      responseObserver.onError(Status.RESOURCE_EXHAUSTED
-          .withDescription(maxWatchStreams + " Watch streams are open, the most this server allows"
-              + " (--max-watch-streams); close some first")
-          .asRuntimeException());
+    Status refused = streams.admit();
+    if (refused != null) {
+      responseObserver.onError(refused.asRuntimeException());
       return;
     }
-    ServerCallStreamObserver<HealthCheckResponse> observer =
-        (ServerCallStreamObserver<HealthCheckResponse>) responseObserver;
-    Watch watch = new Watch(observer);
-    observer.setOnCancelHandler(() -> {
-      openWatches.decrementAndGet();
-      watchesByName.computeIfPresent(name, (n, watches) -> {
-        watches.remove(watch);
-        return watches.isEmpty() ? null : watches;
-      });
-    });
+    Watch watch = new Watch(name, (ServerCallStreamObserver<HealthCheckResponse>) responseObserver);
     watchesByName.compute(name, (n, watches) -> {
       Set<Watch> set = watches != null ? watches : ConcurrentHashMap.newKeySet();
       set.add(watch);
       return set;
     });
+    streams.opened(watch.sender);
     // Read after subscribing: a change published in between reaches the watch either way, and
     // offers carry versions, so an older one never overwrites a newer.
     Snapshot snapshot = registry.current();
@@ -163,7 +150,23 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
 
   /** Open Watch streams, for metrics and tests. */
   int openWatches() {
-    return openWatches.get();
+    return streams.count();
+  }
+
+  /**
+   * Ends every Watch stream with {@code status} (the server is shutting down) and refuses new ones
+   * with it. A client that is not reading is not waited for.
+   */
+  void endStreams(Status status) {
+    streams.endAll(status);
+  }
+
+  private void forget(Watch watch) {
+    watchesByName.computeIfPresent(watch.name, (n, watches) -> {
+      watches.remove(watch);
+      return watches.isEmpty() ? null : watches;
+    });
+    streams.closed(watch.sender);
   }
 
   @Override
@@ -185,13 +188,15 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
   private record Versioned(long version, HealthCheckResponse.ServingStatus status) {}
 
   /** One Watch stream: the newest status it should have, and the last one it was sent. */
-  private static final class Watch {
+  private final class Watch {
+    private final String name;
     private final AtomicReference<Versioned> newest = new AtomicReference<>();
     private final LatestOnlySender<HealthCheckResponse> sender;
     private HealthCheckResponse.ServingStatus lastSent; // touched only while draining
 
-    Watch(ServerCallStreamObserver<HealthCheckResponse> observer) {
-      sender = new LatestOnlySender<>(observer, this::nextMessage);
+    Watch(String name, ServerCallStreamObserver<HealthCheckResponse> observer) {
+      this.name = name;
+      this.sender = new LatestOnlySender<>(observer, this::nextMessage, () -> forget(this));
     }
 
     void offer(long version, HealthCheckResponse.ServingStatus status) {

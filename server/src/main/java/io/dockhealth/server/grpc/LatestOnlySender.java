@@ -1,31 +1,56 @@
 package io.dockhealth.server.grpc;
 
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Feeds a server stream the newest state only. It sends while the transport is ready for more and
- * otherwise leaves the news where it is, so a client that stops reading costs the server one
- * pending value, never a queue; when the client reads again it gets the newest.
+ * Feeds a server stream the newest state only. It sends one message at a time and leaves the news
+ * where it is until the transport has written that message out, so a client that stops reading
+ * costs the server one message in the transport and one pending value, never a queue; when the
+ * client reads again it gets that message, then the newest.
  *
- * <p>{@link #drain()} may be called from any thread, as often as wanted; sends never overlap and
- * no lock is held (the classic work-in-progress counter: whoever raises it from zero sends for
- * everyone).
+ * <p>grpc's {@code isReady()} alone does not give that bound: it stays true until 32 KiB wait in
+ * the transport, about 4,600 Watch messages, which a stuck client would then read oldest first. So
+ * the stream's on-ready threshold is set to {@value #ON_READY_THRESHOLD_BYTES} byte: the stream is
+ * ready only while nothing it sent waits in the transport (grpc-java's
+ * {@code AbstractStream.TransportState}: ready while queued bytes are under the threshold, queued
+ * bytes falling when Netty has written a frame to the socket, which HTTP/2 flow control holds back
+ * once the client's receive window is full).
+ *
+ * <p>{@link #drain()} and {@link #end} may be called from any thread, as often as wanted; calls to
+ * the observer never overlap and no lock is held (the classic work-in-progress counter: whoever
+ * raises it from zero works for everyone).
  */
 final class LatestOnlySender<M> {
+  /** Ready only when nothing sent waits in the transport: the smallest threshold grpc accepts. */
+  static final int ON_READY_THRESHOLD_BYTES = 1;
+
   private final ServerCallStreamObserver<M> observer;
   private final Supplier<M> nextMessage;
   private final AtomicInteger wip = new AtomicInteger();
+  private volatile @Nullable Status end;
+  private boolean ended; // touched only while draining
 
   /**
+   * Call while the call is being started, before the service method returns: grpc takes the
+   * threshold and the handlers only then.
+   *
    * @param nextMessage the message that brings the client up to date, or null when it is; called
    *     only while draining, never concurrently with itself
+   * @param onDone run once when the stream is over, whether the client cancelled it or the server
+   *     ended it
    */
-  LatestOnlySender(ServerCallStreamObserver<M> observer, Supplier<M> nextMessage) {
+  LatestOnlySender(ServerCallStreamObserver<M> observer, Supplier<M> nextMessage, Runnable onDone) {
     this.observer = observer;
     this.nextMessage = nextMessage;
+    observer.setOnReadyThreshold(ON_READY_THRESHOLD_BYTES);
     observer.setOnReadyHandler(this::drain);
+    // grpc runs exactly one of the two.
+    observer.setOnCancelHandler(onDone);
+    observer.setOnCloseHandler(onDone);
   }
 
   /** Sends what is new, as far as the transport is ready for it. */
@@ -35,14 +60,39 @@ final class LatestOnlySender<M> {
     }
     int missed = 1;
     do {
-      while (!observer.isCancelled() && observer.isReady()) {
-        M message = nextMessage.get();
-        if (message == null) {
-          break;
-        }
-        observer.onNext(message);
+      if (!ended) {
+        send();
       }
       missed = wip.addAndGet(-missed);
     } while (missed != 0);
+  }
+
+  /**
+   * Ends the stream with {@code status}, without waiting for the client to read what is pending:
+   * a client that does not read must not hold up a shutdown. Later calls do nothing.
+   */
+  void end(Status status) {
+    if (end == null) {
+      end = status;
+    }
+    drain();
+  }
+
+  private void send() {
+    Status ending = end;
+    if (ending != null) {
+      ended = true;
+      if (!observer.isCancelled()) {
+        observer.onError(ending.asRuntimeException());
+      }
+      return;
+    }
+    while (!observer.isCancelled() && observer.isReady()) {
+      M message = nextMessage.get();
+      if (message == null) {
+        return;
+      }
+      observer.onNext(message);
+    }
   }
 }

@@ -8,12 +8,13 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Counts every call by method and status code once it ends. A call the client cancels (how a Watch
- * usually ends) is never closed by the server, so it is counted as CANCELLED when grpc reports the
- * cancellation.
+ * Counts every call by method and status code once it ends, and the messages sent on it. A call the
+ * client cancels (how a Watch usually ends) is never closed by the server, so it is counted as
+ * CANCELLED when grpc reports the cancellation.
  */
 final class MetricsInterceptor implements ServerInterceptor {
   private final Metrics metrics;
@@ -27,7 +28,14 @@ final class MetricsInterceptor implements ServerInterceptor {
       ServerCallHandler<Q, R> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
     AtomicBoolean counted = new AtomicBoolean();
+    CounterDataPoint sent = metrics.grpcMessagesSent(method);
     ServerCall<Q, R> counting = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+      @Override
+      public void sendMessage(R message) {
+        sent.inc();
+        super.sendMessage(message);
+      }
+
       @Override
       public void close(Status status, Metadata trailers) {
         if (counted.compareAndSet(false, true)) {

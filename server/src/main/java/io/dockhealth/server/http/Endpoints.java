@@ -67,7 +67,7 @@ final class Endpoints {
     if (snapshot.status(Snapshot.SIDECAR).orElse(ServingStatus.NOT_SERVING) == ServingStatus.SERVING) {
       return Reply.compat(HttpResponseStatus.OK, JsonBodies.compatOk(JsonBodies.text("i'm healthy")));
     }
-    String why = snapshot.terminal()
+    String why = snapshot.shuttingDown()
         ? "dockhealth is shutting down"
         : "dockhealth is not connected to Docker, or has not read every container since connecting";
     return Reply.compat(HttpResponseStatus.SERVICE_UNAVAILABLE,

@@ -185,6 +185,8 @@ public final class HttpFrontEnd extends AbstractIdleService {
     if (listening != null) {
       listening.close().syncUninterruptibly();
     }
+    // Each answer runs on its connection's event loop before the close queued there after it.
+    polls.releaseAll();
     channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     shutDownGroups();
   }

@@ -61,6 +61,17 @@ final class LongPolls implements SnapshotListener {
     return poll;
   }
 
+  /**
+   * Answers every parked request as if its wait had run out (304), for a server about to close its
+   * connections: a poller told "nothing changed" simply polls again, where a cut connection reads as
+   * a failure.
+   */
+  void releaseAll() {
+    for (Poll poll : parked) {
+      poll.fire(false);
+    }
+  }
+
   /** Requests parked now. */
   int open() {
     return parked.size();

@@ -8,6 +8,7 @@ import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.ServingStatus;
 import io.dockhealth.server.model.Snapshot;
 import io.dockhealth.server.model.SnapshotListener;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -72,6 +73,12 @@ public final class Metrics {
       .name("dockhealth_grpc_requests_total")
       .help("gRPC calls by full method name and status code, counted when they end")
       .labelNames("method", "code")
+      .register(registry);
+  private final Counter grpcMessagesSent = Counter.builder()
+      .name("dockhealth_grpc_messages_sent_total")
+      .help("Messages handed to gRPC to send, by full method name. A Watch stream whose client stops"
+          + " reading is sent at most one message more than it reads")
+      .labelNames("method")
       .register(registry);
   private final Counter httpRequests = Counter.builder()
       .name("dockhealth_http_requests_total")
@@ -175,6 +182,12 @@ public final class Metrics {
     gauge("dockhealth_grpc_watch_streams", "Open grpc.health.v1.Health/Watch streams", open);
   }
 
+  /** Open WatchContainers streams, read at each scrape. */
+  public void watchContainersStreams(IntSupplier open) {
+    gauge("dockhealth_grpc_watch_containers_streams", "Open dockhealth.v1.ContainerHealth/WatchContainers streams",
+        open);
+  }
+
   /** HTTP requests parked in a long-poll, read at each scrape. */
   public void longPolls(IntSupplier open) {
     gauge("dockhealth_http_long_polls", "HTTP requests waiting in a long-poll of GET /v1/health", open);
@@ -202,6 +215,14 @@ public final class Metrics {
    */
   public void grpcRequest(String method, String code) {
     grpcRequests.labelValues(method, code).inc();
+  }
+
+  /**
+   * The count of messages sent on calls of {@code method}: taken once per call, incremented per
+   * message, so that sending costs no label lookup.
+   */
+  public CounterDataPoint grpcMessagesSent(String method) {
+    return grpcMessagesSent.labelValues(method);
   }
 
   /**

@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
  * container, that container alone is stale and gets the same grace. A removed container's names
  * stay, NOT_SERVING, for the forget-after period, so a redeploy never makes a name unknown.
  *
+ * <p>On shutdown only {@code ""}, the sidecar itself, turns NOT_SERVING ({@link #enterShutdown}):
+ * the sidecar is an oracle about other servers, which do not go down with it. Turning every name
+ * NOT_SERVING ({@link #enterTerminalState}) is for hosts that are going down.
+ *
  * <pre>{@code
  * Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
  *     Duration.ofSeconds(60), Clock.systemUTC(), timer);
@@ -74,6 +78,11 @@ public final class Registry implements ContainerModel {
   @GuardedBy("writeLock")
   private Instant disconnectedAt;
 
+  /** Shutting down: "" is NOT_SERVING for good. */
+  @GuardedBy("writeLock")
+  private boolean shuttingDown;
+
+  /** Shutting down with the host: every name is NOT_SERVING for good and writes are ignored. */
   @GuardedBy("writeLock")
   private boolean terminal;
 
@@ -209,11 +218,24 @@ public final class Registry implements ContainerModel {
   }
 
   /**
-   * Shutting down: every name becomes NOT_SERVING for good, so that balancers drain this host
-   * before the server stops. Later writes are ignored.
+   * Shutting down: {@code ""} becomes NOT_SERVING for good, so that whoever watches the sidecar
+   * itself learns it is going; every other name keeps following Docker until the server stops,
+   * since the containers behind them are not going anywhere.
+   */
+  public void enterShutdown() {
+    synchronized (writeLock) {
+      shuttingDown = true;
+      publish();
+    }
+  }
+
+  /**
+   * Shutting down with the host: every name becomes NOT_SERVING for good, so that balancers drain
+   * this host before the server stops. Later writes are ignored.
    */
   public void enterTerminalState() {
     synchronized (writeLock) {
+      shuttingDown = true;
       terminal = true;
       publish();
     }
@@ -280,7 +302,7 @@ public final class Registry implements ContainerModel {
 
     Map<String, ServiceEntry> services = new LinkedHashMap<>();
     services.put(Snapshot.SIDECAR, new ServiceEntry(Snapshot.SIDECAR,
-        inSync && !terminal ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, ImmutableList.of(),
+        inSync && !shuttingDown ? ServingStatus.SERVING : ServingStatus.NOT_SERVING, ImmutableList.of(),
         Optional.empty()));
     ImmutableListMultimap.Builder<String, String> namesByContainer = ImmutableListMultimap.builder();
     for (MembershipRule rule : List.of(MembershipRule.CONTAINER_ID, MembershipRule.CONTAINER_NAME, MembershipRule.SHORT_ID)) {
@@ -317,8 +339,9 @@ public final class Registry implements ContainerModel {
 
     ImmutableMap.Builder<String, ContainerRecord> all = ImmutableMap.builder();
     ordered.forEach(c -> all.put(c.id(), c));
-    return new Snapshot(version, now, inSync, terminal, all.buildOrThrow(), ImmutableSet.copyOf(removed.keySet()),
-        ImmutableSet.copyOf(staleSince.keySet()), ImmutableMap.copyOf(services), namesByContainer.build());
+    return new Snapshot(version, now, inSync, shuttingDown, terminal, all.buildOrThrow(),
+        ImmutableSet.copyOf(removed.keySet()), ImmutableSet.copyOf(staleSince.keySet()), ImmutableMap.copyOf(services),
+        namesByContainer.build());
   }
 
   /** A member's {@code dockhealth.policy} label overrides the default; if members disagree, {@code all} wins. */

@@ -16,7 +16,10 @@ import java.util.Optional;
  * @param publishedAt when the registry published this version
  * @param inSync whether the sidecar is connected to Docker and has resynced since connecting;
  *     while false, the container data is the last known and marked stale
- * @param terminal whether the sidecar is shutting down: every name is NOT_SERVING for good
+ * @param shuttingDown whether the sidecar is shutting down: "" is NOT_SERVING for good, other names
+ *     go on following Docker unless {@code terminal}
+ * @param terminal whether the sidecar is shutting down with its host: every name is NOT_SERVING
+ *     for good
  * @param containers every exposed container by full ID, including removed ones not yet forgotten
  * @param removed the IDs of containers Docker no longer has, whose names answer NOT_SERVING until
  *     the forget-after period ends
@@ -29,6 +32,7 @@ public record Snapshot(
     long version,
     Instant publishedAt,
     boolean inSync,
+    boolean shuttingDown,
     boolean terminal,
     ImmutableMap<String, ContainerRecord> containers,
     ImmutableSet<String> removed,
@@ -85,6 +89,7 @@ public record Snapshot(
   /** Whether the two snapshots would answer every question the same way, versions aside. */
   boolean sameContentAs(Snapshot other) {
     return inSync == other.inSync
+        && shuttingDown == other.shuttingDown
         && terminal == other.terminal
         && containers.equals(other.containers)
         && removed.equals(other.removed)

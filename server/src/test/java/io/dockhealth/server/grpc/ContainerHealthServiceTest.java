@@ -1,6 +1,7 @@
 package io.dockhealth.server.grpc;
 
 import static io.dockhealth.server.testing.ContainerFixtures.container;
+import static io.dockhealth.server.testing.ContainerFixtures.idOf;
 import static io.dockhealth.server.testing.ContainerFixtures.running;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,11 +29,13 @@ import io.dockhealth.server.model.ContainerState;
 import io.dockhealth.server.model.HealthStatus;
 import io.dockhealth.server.model.PortMapping;
 import io.dockhealth.server.model.ProbeResult;
+import io.dockhealth.testing.StreamReader;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -221,5 +224,82 @@ class ContainerHealthServiceTest {
     assertThat(received.get(4).getInSync()).isFalse();
     assertThat(received.get(4).getChangedList()).singleElement().satisfies(c -> assertThat(c.getStale()).isTrue());
     assertThat(received).extracting(WatchContainersResponse::getVersion).containsExactly(1L, 2L, 3L, 4L, 5L);
+  }
+
+  private StreamReader<WatchContainersRequest, WatchContainersResponse> watchContainers() {
+    return new StreamReader<>(grpc.channel, ContainerHealthGrpc.getWatchContainersMethod(),
+        WatchContainersRequest.getDefaultInstance());
+  }
+
+  @Test
+  void watchContainers_clientThatStopsReading_getsOneMessageThatBringsItUpToDate() {
+    ContainerRecord a = running("a");
+    grpc.registry.replaceAll(List.of(a, running("b")));
+    StreamReader<WatchContainersRequest, WatchContainersResponse> reader = watchContainers();
+    reader.read(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> reader.received().size() == 1);
+    long before = grpc.messagesSent.get();
+
+    for (int i = 0; i < 100; i++) {
+      grpc.registry.put(container("a", i % 2 == 0 ? ContainerState.RUNNING : ContainerState.PAUSED, HealthStatus.NONE));
+      grpc.registry.put(running("new-" + i));
+    }
+    grpc.registry.remove(idOf("b"));
+    grpc.clock.advance(Duration.ofSeconds(60)); // --forget-after: b is gone
+    assertThat(grpc.messagesSent.get()).isEqualTo(before);
+
+    reader.read(10);
+    await().atMost(Duration.ofSeconds(5)).until(() -> reader.received().size() == 2);
+    WatchContainersResponse update = reader.received().get(1);
+    assertThat(update.getVersion()).isEqualTo(grpc.registry.current().version());
+    assertThat(update.getReset()).isFalse();
+    assertThat(update.getChangedList()).extracting(c -> c.getNames(0)).hasSize(101).contains("a", "new-0", "new-99");
+    assertThat(update.getChangedList()).filteredOn(c -> c.getNames(0).equals("a")).singleElement()
+        .satisfies(c -> assertThat(c.getState()).isEqualTo(State.STATE_PAUSED));
+    assertThat(update.getRemovedIdsList()).containsExactly(idOf("b"));
+    assertThat(grpc.messagesSent.get()).isEqualTo(before + 1);
+    reader.cancel();
+  }
+
+  @Test
+  void watchContainers_beyondItsLimit_isResourceExhaustedNamingTheFlag_andClosingOneMakesRoom() {
+    List<StreamReader<WatchContainersRequest, WatchContainersResponse>> open = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      open.add(watchContainers());
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> grpc.containers.openWatches() == 10);
+
+    StreamReader<WatchContainersRequest, WatchContainersResponse> refused = watchContainers();
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      assertThat(refused.end().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(refused.end().getDescription())
+          .contains("10 WatchContainers streams").contains("--max-watch-containers-streams");
+    });
+
+    open.get(0).cancel();
+    await().atMost(Duration.ofSeconds(5)).until(() -> grpc.containers.openWatches() == 9);
+    StreamReader<WatchContainersRequest, WatchContainersResponse> admitted = watchContainers();
+    admitted.read(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> admitted.received().size() == 1);
+    assertThat(admitted.end()).isNull();
+    assertThat(grpc.health.openWatches()).as("a limit of its own, apart from Watch's").isZero();
+  }
+
+  @Test
+  void endStreams_endsEveryWatchContainersWithTheStatus_andRefusesNewOnesWithIt() {
+    StreamReader<WatchContainersRequest, WatchContainersResponse> open = watchContainers();
+    open.read(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> grpc.containers.openWatches() == 1);
+
+    grpc.containers.endStreams(Status.UNAVAILABLE.withDescription("server shutting down"));
+    StreamReader<WatchContainersRequest, WatchContainersResponse> late = watchContainers();
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      for (Status status : List.of(open.end(), late.end())) {
+        assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(status.getDescription()).isEqualTo("server shutting down");
+      }
+      assertThat(grpc.containers.openWatches()).isZero();
+    });
   }
 }

@@ -192,6 +192,24 @@ class HealthServiceTest {
   }
 
   @Test
+  void watch_shutdown_tellsOnlyTheSidecarsWatchers_namesKeepFollowingDocker() {
+    grpc.registry.replaceAll(List.of(running("web-1")));
+    Received web = watch("web-1");
+    Received sidecar = watch("");
+
+    grpc.registry.enterShutdown();
+    grpc.registry.put(container("web-1", ContainerState.PAUSED, HealthStatus.NONE));
+    grpc.registry.replaceAll(List.of(running("web-1")));
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      assertThat(sidecar.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING);
+      assertThat(web.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING, ServingStatus.SERVING);
+    });
+    assertThat(check("")).isEqualTo(ServingStatus.NOT_SERVING);
+    assertThat(check("web-1")).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
   void watch_terminalState_tellsEveryWatcherNotServing() {
     grpc.registry.replaceAll(List.of(running("web-1")));
     Received web = watch("web-1");
@@ -203,6 +221,27 @@ class HealthServiceTest {
       assertThat(web.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING);
       assertThat(sidecar.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING);
     });
+  }
+
+  @Test
+  void endStreams_endsEveryWatchWithTheStatus_andRefusesNewOnesWithIt() {
+    grpc.registry.replaceAll(List.of(running("web-1")));
+    Received web = watch("web-1");
+    Received sidecar = watch("");
+    await().atMost(Duration.ofSeconds(5)).until(() -> web.statuses.size() == 1 && sidecar.statuses.size() == 1);
+
+    grpc.health.endStreams(Status.UNAVAILABLE.withDescription("server shutting down"));
+    Received late = watch("web-1");
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      for (Received received : List.of(web, sidecar, late)) {
+        Status status = Status.fromThrowable(received.error.get());
+        assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(status.getDescription()).isEqualTo("server shutting down");
+      }
+      assertThat(grpc.health.openWatches()).isZero();
+    });
+    assertThat(late.statuses).isEmpty();
   }
 
   @Test
@@ -262,7 +301,8 @@ class HealthServiceTest {
     }
     grpc.registry.put(notServing);
 
-    // The server sent nothing while the client did not ask: no queue grew anywhere.
+    // The server sent nothing while the client did not ask: no queue grew anywhere. (In process, a
+    // stream is ready only while the client asks; BoundedStreamsTest shows the same over Netty.)
     assertThat(grpc.messagesSent.get()).isEqualTo(1);
     call.request(10);
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);

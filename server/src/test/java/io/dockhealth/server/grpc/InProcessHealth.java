@@ -32,7 +32,7 @@ final class InProcessHealth implements AutoCloseable {
 
   InProcessHealth(int maxWatchStreams) throws IOException {
     health = new HealthService(registry, maxWatchStreams, false);
-    containers = new ContainerHealthService(registry);
+    containers = new ContainerHealthService(registry, maxWatchStreams);
     registry.addListener(health);
     registry.addListener(containers);
     String name = InProcessServerBuilder.generateName();

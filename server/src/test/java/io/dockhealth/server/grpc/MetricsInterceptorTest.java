@@ -82,12 +82,14 @@ class MetricsInterceptorTest {
           public void onCompleted() {}
         }));
     await().atMost(Duration.ofSeconds(5)).until(() -> !received.isEmpty());
-    assertThat(scrape()).doesNotContain("Health/Watch");
+    assertThat(scrape()).doesNotContain("dockhealth_grpc_requests_total{code=\"CANCELLED\"");
     watch.cancel(null);
 
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(scrape())
         .contains("dockhealth_grpc_requests_total{code=\"OK\",method=\"grpc.health.v1.Health/Check\"} 1.0")
         .contains("dockhealth_grpc_requests_total{code=\"NOT_FOUND\",method=\"grpc.health.v1.Health/Check\"} 1.0")
-        .contains("dockhealth_grpc_requests_total{code=\"CANCELLED\",method=\"grpc.health.v1.Health/Watch\"} 1.0"));
+        .contains("dockhealth_grpc_requests_total{code=\"CANCELLED\",method=\"grpc.health.v1.Health/Watch\"} 1.0")
+        .contains("dockhealth_grpc_messages_sent_total{method=\"grpc.health.v1.Health/Check\"} 1.0")
+        .contains("dockhealth_grpc_messages_sent_total{method=\"grpc.health.v1.Health/Watch\"} 1.0"));
   }
 }

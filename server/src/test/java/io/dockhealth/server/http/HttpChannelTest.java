@@ -429,6 +429,20 @@ class HttpChannelTest {
   }
 
   @Test
+  void longPoll_releasedAsTheServerStops_is304NotACutConnection() throws Exception {
+    registry.replaceAll(List.of(running("web")));
+    EmbeddedChannel channel = connect();
+    send(channel, get("/v1/health?since=" + registry.current().version() + "&wait=2m"));
+    assertThat(front.openLongPolls()).isEqualTo(1);
+
+    front.longPolls().releaseAll();
+    channel.runPendingTasks();
+
+    assertThat(responses(channel, false)).extracting(Response::status).containsExactly(304);
+    assertThat(front.openLongPolls()).isZero();
+  }
+
+  @Test
   void longPoll_connectionClosed_forgetsThePoll() throws Exception {
     EmbeddedChannel channel = connect();
     send(channel, get("/v1/health?since=" + registry.current().version()));

@@ -154,6 +154,32 @@ class RegistryTest {
   }
 
   @Test
+  void enterShutdown_onlyTheSidecarNotServing_namesGoOnFollowingDocker() {
+    ContainerRecord web = running("web-1");
+    registry.replaceAll(List.of(web));
+
+    registry.enterShutdown();
+
+    Snapshot draining = registry.current();
+    assertThat(draining.shuttingDown()).isTrue();
+    assertThat(draining.terminal()).isFalse();
+    assertThat(draining.status("")).contains(ServingStatus.NOT_SERVING);
+    assertThat(draining.status("web-1")).contains(ServingStatus.SERVING);
+    assertThat(draining.inSync()).as("still connected to Docker").isTrue();
+
+    registry.put(container("web-1", ContainerState.PAUSED, HealthStatus.NONE));
+    registry.put(running("web-2"));
+    assertThat(registry.current().status("web-1")).contains(ServingStatus.NOT_SERVING);
+    assertThat(registry.current().status("web-2")).contains(ServingStatus.SERVING);
+
+    // A resync does not bring "" back: the sidecar is going.
+    registry.replaceAll(List.of(web));
+    assertThat(registry.current().status("")).contains(ServingStatus.NOT_SERVING);
+    assertThat(registry.current().status("web-1")).contains(ServingStatus.SERVING);
+    assertThat(published).hasSize(5);
+  }
+
+  @Test
   void enterTerminalState_everyNameNotServingAndLaterWritesIgnored() {
     registry.replaceAll(List.of(running("web-1")));
 
@@ -163,6 +189,7 @@ class RegistryTest {
 
     Snapshot snapshot = registry.current();
     assertThat(snapshot.terminal()).isTrue();
+    assertThat(snapshot.shuttingDown()).isTrue();
     assertThat(snapshot.services().values()).allMatch(e -> e.status() == ServingStatus.NOT_SERVING);
     assertThat(snapshot.status("web-1")).contains(ServingStatus.NOT_SERVING);
     assertThat(snapshot.status("web-2")).isEmpty();
