@@ -69,6 +69,7 @@ class PackageIT {
         .as("enabled").isEqualTo(Path.of("/lib/systemd/system/dockhealth.service"));
     assertThat(root.dpkg("--status", "dockhealth")).contains("Status: install ok installed",
         "Conffiles:\n /etc/default/dockhealth ");
+    assertThat(root.dpkg("--verify", "dockhealth")).as("every file as md5sums has it").isEmpty();
 
     // An operator's setting survives a reinstall (prerm upgrade, then postinst configure with the
     // old version: the upgrade path), which also remakes the probe's archive.
