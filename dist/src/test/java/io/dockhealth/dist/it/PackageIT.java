@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.google.common.collect.MapDifference;
 import com.google.common.collect.Maps;
 import io.dockhealth.dist.it.Commands.Output;
-import io.dockhealth.server.testing.DockerEngine;
+import io.dockhealth.testing.DockerEngine;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
