@@ -3,9 +3,11 @@ package io.dockhealth.server;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.http.HttpFrontEnd;
 import io.dockhealth.server.model.ServiceRules;
-import java.net.InetSocketAddress;
+import io.dockhealth.server.net.ListenAddress;
+import io.dockhealth.server.net.ListenerSecurity;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Optional;
@@ -14,7 +16,7 @@ import java.util.Optional;
  * Everything the sidecar is told at start-up. {@link Main#parseConfig} builds one from flags, the
  * way operators and tests alike give it.
  *
- * @param grpcAddress where the gRPC server listens
+ * @param grpcAddress where the gRPC server listens: TCP or a unix socket
  * @param dockerHost the Docker engine, {@code unix:///path} or {@code tcp://host:port}
  * @param resyncInterval how often every container is re-read from Docker
  * @param drainPeriod how long names stay NOT_SERVING before the server stops, on shutdown
@@ -23,12 +25,14 @@ import java.util.Optional;
  * @param staleGrace how long names keep their last status while Docker cannot be reached
  * @param forgetAfter how long a removed container's names stay NOT_SERVING before they are unknown
  * @param serviceFromAuthority whether a request for "" names its service in its authority
- * @param httpAddress where the HTTP gateway listens
+ * @param httpAddress where the HTTP gateway listens: TCP or a unix socket
  * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
  * @param httpMaxConnections the most HTTP connections open at once
+ * @param listenerSecurity who may connect: TLS for TCP listeners, the mode of unix sockets
+ * @param exposure what clients see beyond health
  */
 public record SidecarConfig(
-    InetSocketAddress grpcAddress,
+    ListenAddress grpcAddress,
     URI dockerHost,
     Duration resyncInterval,
     Duration drainPeriod,
@@ -37,9 +41,11 @@ public record SidecarConfig(
     Duration staleGrace,
     Duration forgetAfter,
     boolean serviceFromAuthority,
-    InetSocketAddress httpAddress,
+    ListenAddress httpAddress,
     String compatPrefix,
-    int httpMaxConnections) {
+    int httpMaxConnections,
+    ListenerSecurity listenerSecurity,
+    Exposure exposure) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -53,5 +59,9 @@ public record SidecarConfig(
     Optional<String> prefixProblem = HttpFrontEnd.compatPrefixProblem(compatPrefix);
     checkArgument(prefixProblem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, prefixProblem.orElse(""));
     checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
+    checkArgument(!(grpcAddress instanceof ListenAddress.Unix && grpcAddress.equals(httpAddress)),
+        "httpAddress: %s (expected: another socket than grpcAddress's)", httpAddress);
+    checkNotNull(listenerSecurity, "listenerSecurity");
+    checkNotNull(exposure, "exposure");
   }
 }

@@ -11,6 +11,7 @@ import io.dockhealth.proto.v1.ListServicesResponse;
 import io.dockhealth.proto.v1.Service;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.api.ProtoMapping;
 import io.dockhealth.server.api.ServiceNames;
 import io.dockhealth.server.model.Registry;
@@ -25,20 +26,25 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** dockhealth.v1.ContainerHealth: the containers behind the health answers, in full. */
+/**
+ * dockhealth.v1.ContainerHealth: the containers behind the health answers, in full (probe output
+ * only if the exposure allows it). Not served at all with {@code --details=health}.
+ */
 final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthImplBase
     implements SnapshotListener {
   private final Registry registry;
+  private final Exposure exposure;
   private final Set<LatestOnlySender<WatchContainersResponse>> watches = ConcurrentHashMap.newKeySet();
 
-  ContainerHealthService(Registry registry) {
+  ContainerHealthService(Registry registry, Exposure exposure) {
     this.registry = registry;
+    this.exposure = exposure;
   }
 
   @Override
   public void listContainers(ListContainersRequest request,
       StreamObserver<ListContainersResponse> responseObserver) {
-    responseObserver.onNext(ProtoMapping.listContainers(registry.current()));
+    responseObserver.onNext(ProtoMapping.listContainers(registry.current(), exposure));
     responseObserver.onCompleted();
   }
 
@@ -52,7 +58,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
     Snapshot snapshot = registry.current();
     snapshot.container(request.getName()).ifPresentOrElse(
         container -> {
-          responseObserver.onNext(ProtoMapping.toProto(container, snapshot));
+          responseObserver.onNext(ProtoMapping.toProto(container, snapshot, exposure));
           responseObserver.onCompleted();
         },
         () -> responseObserver.onError(Status.NOT_FOUND
@@ -89,7 +95,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
       StreamObserver<WatchContainersResponse> responseObserver) {
     ServerCallStreamObserver<WatchContainersResponse> observer =
         (ServerCallStreamObserver<WatchContainersResponse>) responseObserver;
-    ContainerDiff diff = new ContainerDiff();
+    ContainerDiff diff = new ContainerDiff(exposure);
     LatestOnlySender<WatchContainersResponse> sender =
         new LatestOnlySender<>(observer, () -> diff.next(registry.current()));
     observer.setOnCancelHandler(() -> watches.remove(sender));
@@ -105,22 +111,27 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
   }
 
   /** Every container of a snapshot as sent to clients, by ID, ordered by name. */
-  private static Map<String, Container> containers(Snapshot snapshot) {
+  private static Map<String, Container> containers(Snapshot snapshot, Exposure exposure) {
     Map<String, Container> containers = new LinkedHashMap<>();
-    ProtoMapping.listContainers(snapshot).getContainersList().forEach(c -> containers.put(c.getId(), c));
+    ProtoMapping.listContainers(snapshot, exposure).getContainersList().forEach(c -> containers.put(c.getId(), c));
     return containers;
   }
 
   /** What one WatchContainers client has been sent, and the message that brings it up to date. */
   private static final class ContainerDiff {
+    private final Exposure exposure;
     private long sentVersion = -1;
     private Map<String, Container> sent;
+
+    ContainerDiff(Exposure exposure) {
+      this.exposure = exposure;
+    }
 
     WatchContainersResponse next(Snapshot snapshot) {
       if (snapshot.version() == sentVersion) {
         return null;
       }
-      Map<String, Container> now = containers(snapshot);
+      Map<String, Container> now = containers(snapshot, exposure);
       WatchContainersResponse.Builder message = WatchContainersResponse.newBuilder()
           .setVersion(snapshot.version())
           .setInSync(snapshot.inSync());
