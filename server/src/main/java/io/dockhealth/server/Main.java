@@ -261,7 +261,7 @@ public final class Main implements Callable<Integer> {
     TlsFiles files = new TlsFiles(Path.of(tlsCert), Path.of(tlsKey),
         tlsClientCa.isEmpty() ? Optional.empty() : Optional.of(Path.of(tlsClientCa)));
     try {
-      ServerTls.load(files);
+      ServerTls.check(files);
     } catch (TlsFileException e) {
       String flag = switch (e.role()) {
         case CERTIFICATE -> "--tls-cert";

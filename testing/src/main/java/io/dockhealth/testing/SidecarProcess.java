@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -419,6 +420,7 @@ public final class SidecarProcess implements AutoCloseable {
     if (settings.grpcSocket != null) {
       return NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(settings.grpcSocket))
           .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
+          .withOption(ChannelOption.SO_KEEPALIVE, null) // not a unix socket's option: Netty would warn
           .eventLoopGroup(UNIX_CHANNELS)
           .usePlaintext()
           .build();

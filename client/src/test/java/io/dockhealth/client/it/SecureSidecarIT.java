@@ -20,6 +20,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -166,14 +170,34 @@ class SecureSidecarIT {
   }
 
   @Test
-  void client_unixSocket_checksListsAndWatches() throws Exception {
+  void client_unixSocket_checksListsAndWatches_withoutWarnings() throws Exception {
+    List<LogRecord> warnings = new CopyOnWriteArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+          warnings.add(record);
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger.getLogger("").addHandler(handler); // grpc and Netty log through java.util.logging here
     try (DockhealthClient client = DockhealthClient.newBuilder("unix://" + grpcSocket).build()) {
       assertThat(client.awaitReady(Duration.ofSeconds(10))).isTrue();
       assertThat(client.check("web")).isEqualTo(ServingStatus.SERVING);
       assertThat(client.list()).containsEntry("web", ServingStatus.SERVING);
       assertThat(client.listServices().getServicesList()).isNotEmpty();
       assertFollowsWeb(client);
+    } finally {
+      Logger.getLogger("").removeHandler(handler);
     }
+    assertThat(warnings).extracting(LogRecord::getMessage).isEmpty();
+    assertThat(problems(unix)).isEmpty();
   }
 
   /** A watch of "web" on {@code client} gets SERVING. */

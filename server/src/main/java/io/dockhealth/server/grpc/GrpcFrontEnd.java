@@ -16,6 +16,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -69,7 +70,10 @@ public final class GrpcFrontEnd extends AbstractIdleService {
       builder = NettyServerBuilder.forAddress(socketFile.bindAddress())
           .channelType(NioServerDomainSocketChannel.class)
           .bossEventLoopGroup(boss)
-          .workerEventLoopGroup(workers);
+          .workerEventLoopGroup(workers)
+          // grpc sets SO_KEEPALIVE on every connection, which a unix socket does not have: Netty would
+          // warn once per connection. A null value takes the option off.
+          .withChildOption(ChannelOption.SO_KEEPALIVE, null);
     } else {
       boss = null;
       workers = null;

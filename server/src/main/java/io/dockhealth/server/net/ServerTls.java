@@ -112,6 +112,16 @@ public final class ServerTls {
   }
 
   /**
+   * Reads and checks the files, as {@link #load} does, without serving them: the flags are checked
+   * with it before the sidecar starts.
+   *
+   * @throws TlsFileException naming the file that cannot be used and why
+   */
+  public static void check(TlsFiles files) throws TlsFileException {
+    Credentials.read(files);
+  }
+
+  /**
    * A Netty context of these credentials, for one front end: {@code protocol} adds what the
    * protocol needs (gRPC: {@code GrpcSslContexts::configure}). Client certificates are required
    * when there are client CAs. Each connection it makes first reloads changed files.

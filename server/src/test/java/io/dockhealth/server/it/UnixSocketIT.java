@@ -60,6 +60,8 @@ class UnixSocketIT {
       assertThat(sidecar.httpGet("/v1/health").body()).contains("\"version\"");
       assertThat(sidecar.log()).anySatisfy(line -> assertThat(line)
           .endsWith("gRPC listening on unix://" + grpc + " (mode rw-------)"));
+      assertThat(sidecar.log()).as("no warning for the connections made").noneSatisfy(line -> assertThat(line)
+          .containsAnyOf(" WARN ", "WARNING", " ERROR "));
 
       sidecar.stop();
 
