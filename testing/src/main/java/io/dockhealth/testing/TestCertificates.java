@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.security.cert.CertificateFactory;
@@ -160,6 +161,26 @@ public final class TestCertificates {
       socket.setSSLParameters(parameters);
       socket.startHandshake();
       return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+    }
+  }
+
+  /**
+   * Puts {@code issued} where a server reads its certificate and key, as a rotation does: each file
+   * written beside its place, then renamed into it (the certificate first).
+   */
+  public static void install(Issued issued, Path certificate, Path key) {
+    replace(certificate, issued.certificate());
+    replace(key, issued.key());
+  }
+
+  /** Copies {@code source} over {@code target} by writing beside it and renaming, as a rotation does. */
+  public static void replace(Path target, Path source) {
+    Path next = target.resolveSibling(target.getFileName() + ".next");
+    try {
+      Files.copy(source, next, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(next, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

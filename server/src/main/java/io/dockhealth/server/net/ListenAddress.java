@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.net.HostAndPort;
+import com.google.common.net.InetAddresses;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
@@ -33,7 +34,7 @@ public sealed interface ListenAddress {
     /** {@code 127.0.0.1:4245}, {@code [::1]:4245}. */
     @Override
     public String toString() {
-      return HostAndPort.fromParts(address.getAddress().getHostAddress(), address.getPort()).toString();
+      return HostAndPort.fromParts(InetAddresses.toAddrString(address.getAddress()), address.getPort()).toString();
     }
   }
 

@@ -23,11 +23,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
-import io.grpc.reflection.v1.ServiceResponse;
-import io.grpc.stub.StreamObserver;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -35,7 +32,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -169,11 +165,9 @@ class ExposureIT {
   void detailsHealth_reflection_listsOnlyWhatIsServed() throws Exception {
     ManagedChannel channel = channel(healthOnly);
     try {
-      List<String> services = reflect(channel, ServerReflectionRequest.newBuilder().setListServices("").build())
-          .getListServicesResponse().getServiceList().stream().map(ServiceResponse::getName).toList();
-      assertThat(services).containsExactlyInAnyOrder("grpc.health.v1.Health",
+      assertThat(Reflection.services(channel)).containsExactlyInAnyOrder("grpc.health.v1.Health",
           "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection");
-      ServerReflectionResponse symbol = reflect(channel,
+      ServerReflectionResponse symbol = Reflection.ask(channel,
           ServerReflectionRequest.newBuilder().setFileContainingSymbol("dockhealth.v1.ContainerHealth").build());
       assertThat(symbol.getErrorResponse().getErrorCode()).isEqualTo(Status.Code.NOT_FOUND.value());
     } finally {
@@ -200,29 +194,5 @@ class ExposureIT {
     for (String path : List.of("/v1/health/web", "/v1/health", "/container-healthcheck/apps/health/web")) {
       assertThat(get(healthOnly, path).body()).as(path).doesNotContain(TOKEN).doesNotContain("sleep 600");
     }
-  }
-
-  private static ServerReflectionResponse reflect(ManagedChannel channel, ServerReflectionRequest request)
-      throws Exception {
-    CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
-    StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
-        .withDeadlineAfter(5, TimeUnit.SECONDS)
-        .serverReflectionInfo(new StreamObserver<>() {
-          @Override
-          public void onNext(ServerReflectionResponse value) {
-            answer.complete(value);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            answer.completeExceptionally(t);
-          }
-
-          @Override
-          public void onCompleted() {}
-        });
-    requests.onNext(request);
-    requests.onCompleted();
-    return answer.get(5, TimeUnit.SECONDS);
   }
 }

@@ -24,7 +24,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -105,16 +104,12 @@ class TlsIT {
     return (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
   }
 
-  /** Puts a certificate and key where the sidecar reads them, as a rotation does: new files renamed into place. */
-  private static void install(Issued issued) throws IOException {
-    replace(cert, issued.certificate());
-    replace(key, issued.key());
+  private static void install(Issued issued) {
+    TestCertificates.install(issued, cert, key);
   }
 
-  private static void replace(Path target, Path source) throws IOException {
-    Path next = target.resolveSibling(target.getFileName() + ".next");
-    Files.copy(source, next, StandardCopyOption.REPLACE_EXISTING);
-    Files.move(next, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  private static void replace(Path target, Path source) {
+    TestCertificates.replace(target, source);
   }
 
   /** A gRPC client over TLS trusting the test CA, presenting {@code clientCertificate} if not null. */

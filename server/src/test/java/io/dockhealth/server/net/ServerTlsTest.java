@@ -13,7 +13,6 @@ import io.dockhealth.testing.TestCertificates.KeyType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -52,16 +51,12 @@ class ServerTlsTest {
     ((Logger) LoggerFactory.getLogger(ServerTls.class)).detachAppender(log);
   }
 
-  /** Puts a certificate and key where the server reads them, as a rotation does: new files renamed into place. */
-  private void install(Issued issued) throws IOException {
-    replace(cert, issued.certificate());
-    replace(key, issued.key());
+  private void install(Issued issued) {
+    TestCertificates.install(issued, cert, key);
   }
 
-  private static void replace(Path target, Path source) throws IOException {
-    Path next = target.resolveSibling(target.getFileName() + ".next");
-    Files.copy(source, next, StandardCopyOption.REPLACE_EXISTING);
-    Files.move(next, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  private static void replace(Path target, Path source) {
+    TestCertificates.replace(target, source);
   }
 
   private TlsFiles files() {
