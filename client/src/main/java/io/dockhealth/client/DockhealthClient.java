@@ -36,6 +36,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.MetadataUtils;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -438,6 +439,9 @@ public final class DockhealthClient implements AutoCloseable {
         // NIO speaks unix sockets since JDK 16 (and Netty 4.2), so no native transport is needed.
         channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(unix.path()))
             .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
+            // grpc sets SO_KEEPALIVE, which a unix socket does not have: Netty would warn at every
+            // connection. A null value takes the option off.
+            .withOption(ChannelOption.SO_KEEPALIVE, null)
             .overrideAuthority("localhost"); // what grpc-go sends for unix targets
       } else {
         if (target instanceof Target.Tcp tcp && tcp.isLiteral()) {

@@ -1,12 +1,15 @@
 package io.dockhealth.server;
 
-import com.google.common.net.HostAndPort;
 import io.dockhealth.server.api.Durations;
-import java.net.InetSocketAddress;
+import io.dockhealth.server.net.ListenAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -14,28 +17,44 @@ import picocli.CommandLine.TypeConversionException;
 final class Flags {
   private Flags() {}
 
-  /** {@code host:port}, {@code [v6]:port}; port 0 picks a free port. */
-  static final class Address implements ITypeConverter<InetSocketAddress> {
-    private static final String EXPECTED = " (expected: host:port such as 127.0.0.1:4245 or [::1]:4245)";
+  /** {@code host:port}, {@code [v6]:port} (port 0 picks a free port) or {@code unix:///path}. */
+  static final class Address implements ITypeConverter<ListenAddress> {
+    @Override
+    public ListenAddress convert(String value) {
+      try {
+        return ListenAddress.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** A file mode in octal, as chmod takes it: {@code 0660}, {@code 600}. */
+  static final class SocketMode implements ITypeConverter<Set<PosixFilePermission>> {
+    private static final Pattern OCTAL = Pattern.compile("0?[0-7]{3}");
+
+    /** In the order of the mode's bits, from 0400 down to 0001. */
+    private static final PosixFilePermission[] BITS = {
+      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE,
+      PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
+      PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE,
+    };
 
     @Override
-    public InetSocketAddress convert(String value) {
-      HostAndPort parsed;
-      try {
-        parsed = HostAndPort.fromString(value.trim());
-      } catch (IllegalArgumentException e) {
-        // Guava's reason, such as "Port number out of range", then what we take.
-        throw new TypeConversionException("'" + value + "': " + e.getMessage() + EXPECTED);
+    public Set<PosixFilePermission> convert(String value) {
+      String text = value.trim();
+      if (!OCTAL.matcher(text).matches()) {
+        throw new TypeConversionException("'" + value + "' (expected: an octal file mode such as 0660, owner and group"
+            + " may connect, or 0600, the owner only)");
       }
-      if (!parsed.hasPort() || parsed.getHost().isEmpty()) {
-        throw new TypeConversionException("'" + value + "'" + EXPECTED);
+      int mode = Integer.parseInt(text, 8);
+      Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
+      for (int bit = 0; bit < BITS.length; bit++) {
+        if ((mode & (0400 >> bit)) != 0) {
+          permissions.add(BITS[bit]);
+        }
       }
-      InetSocketAddress address = new InetSocketAddress(parsed.getHost(), parsed.getPort());
-      if (address.isUnresolved()) {
-        throw new TypeConversionException(
-            "'" + value + "': cannot resolve host '" + parsed.getHost() + "'" + EXPECTED);
-      }
-      return address;
+      return permissions;
     }
   }
 

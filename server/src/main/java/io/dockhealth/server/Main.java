@@ -1,14 +1,22 @@
 package io.dockhealth.server;
 
 import ch.qos.logback.classic.Level;
-import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.http.HttpFrontEnd;
 import io.dockhealth.server.model.GroupPolicy;
 import io.dockhealth.server.model.ServiceRules;
+import io.dockhealth.server.net.ListenAddress;
+import io.dockhealth.server.net.ListenerSecurity;
+import io.dockhealth.server.net.ServerTls;
+import io.dockhealth.server.net.TlsFileException;
+import io.dockhealth.server.net.TlsFiles;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import java.util.concurrent.Callable;
@@ -43,16 +51,17 @@ import picocli.CommandLine.Spec;
 public final class Main implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--grpc-address", paramLabel = "HOST:PORT",
+  @Option(names = "--grpc-address", paramLabel = "HOST:PORT|unix:///PATH",
       defaultValue = "${env:DOCKHEALTH_GRPC_ADDRESS:-127.0.0.1:4245}", converter = Flags.Address.class,
-      description = "Where the gRPC server listens (env DOCKHEALTH_GRPC_ADDRESS; default ${DEFAULT-VALUE}).")
-  InetSocketAddress grpcAddress;
+      description = "Where the gRPC server listens: TCP, or a unix socket (env DOCKHEALTH_GRPC_ADDRESS;"
+          + " default ${DEFAULT-VALUE}).")
+  ListenAddress grpcAddress;
 
-  @Option(names = "--http-address", paramLabel = "HOST:PORT",
+  @Option(names = "--http-address", paramLabel = "HOST:PORT|unix:///PATH",
       defaultValue = "${env:DOCKHEALTH_HTTP_ADDRESS:-127.0.0.1:4246}", converter = Flags.Address.class,
       description = "Where the HTTP gateway listens: health as JSON, the container-healthcheck routes,"
-          + " /metrics (env DOCKHEALTH_HTTP_ADDRESS; default ${DEFAULT-VALUE}).")
-  InetSocketAddress httpAddress;
+          + " /metrics; TCP, or a unix socket (env DOCKHEALTH_HTTP_ADDRESS; default ${DEFAULT-VALUE}).")
+  ListenAddress httpAddress;
 
   @Option(names = "--compat-prefix", paramLabel = "PATH",
       defaultValue = "${env:DOCKHEALTH_COMPAT_PREFIX:-/container-healthcheck}",
@@ -162,6 +171,36 @@ public final class Main implements Callable<Integer> {
           + " (env DOCKHEALTH_SERVICE_FROM_AUTHORITY; default ${DEFAULT-VALUE}).")
   boolean serviceFromAuthority;
 
+  @Option(names = "--tls-cert", paramLabel = "FILE", defaultValue = "${env:DOCKHEALTH_TLS_CERT:-}",
+      description = "PEM certificate chain: TCP listeners speak TLS only, with --tls-key; re-read when it changes"
+          + " (env DOCKHEALTH_TLS_CERT; default none: plaintext).")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", defaultValue = "${env:DOCKHEALTH_TLS_KEY:-}",
+      description = "PEM PKCS#8 private key of --tls-cert (env DOCKHEALTH_TLS_KEY).")
+  String tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "FILE", defaultValue = "${env:DOCKHEALTH_TLS_CLIENT_CA:-}",
+      description = "PEM CA certificates: every TLS client must present a certificate they signed (mutual TLS)"
+          + " (env DOCKHEALTH_TLS_CLIENT_CA; default none).")
+  String tlsClientCa;
+
+  @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "${env:DOCKHEALTH_SOCKET_MODE:-0660}",
+      converter = Flags.SocketMode.class,
+      description = "The file mode of unix-socket listeners, in octal: who may connect"
+          + " (env DOCKHEALTH_SOCKET_MODE; default ${DEFAULT-VALUE}).")
+  Set<PosixFilePermission> socketMode;
+
+  @Option(names = "--details", paramLabel = "full|health", defaultValue = "${env:DOCKHEALTH_DETAILS:-full}",
+      description = "full: health and container detail (dockhealth.v1, /v1/containers, command lines); health:"
+          + " health only (env DOCKHEALTH_DETAILS; default ${DEFAULT-VALUE}).")
+  String details;
+
+  @Option(names = "--probe-output", paramLabel = "show|hide", defaultValue = "${env:DOCKHEALTH_PROBE_OUTPUT:-hide}",
+      description = "Whether container detail shows what HEALTHCHECK probes printed, which often holds tokens;"
+          + " hidden, it is empty (env DOCKHEALTH_PROBE_OUTPUT; default ${DEFAULT-VALUE}).")
+  String probeOutput;
+
   @Option(names = "--log-level", paramLabel = "LEVEL",
       defaultValue = "${env:DOCKHEALTH_LOG_LEVEL:-info}",
       description = "error, warn, info, debug (status transitions) or trace (every event)"
@@ -217,7 +256,62 @@ public final class Main implements Callable<Integer> {
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
     return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, dockerTimeout, drainPeriod, maxWatchStreams, rules,
         staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections,
-        maxWatchContainersStreams, drainNames);
+        maxWatchContainersStreams, drainNames, listenerSecurity(), exposure());
+  }
+
+  /** The TLS files (read and checked here, so that a bad one stops the start with exit code 2) and the socket mode. */
+  private ListenerSecurity listenerSecurity() {
+    if (grpcAddress instanceof ListenAddress.Unix && grpcAddress.equals(httpAddress)) {
+      throw invalid("--http-address", httpAddress, "another socket than --grpc-address's");
+    }
+    if (tlsCert.isEmpty() && tlsKey.isEmpty() && tlsClientCa.isEmpty()) {
+      return new ListenerSecurity(Optional.empty(), socketMode);
+    }
+    if (tlsCert.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), (tlsKey.isEmpty() ? "--tls-client-ca" : "--tls-key")
+          + " is given without --tls-cert (expected: --tls-cert and --tls-key together, --tls-client-ca with them"
+          + " for mutual TLS)");
+    }
+    if (tlsKey.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "--tls-cert is given without --tls-key (expected:"
+          + " --tls-cert and --tls-key together, the certificate and its private key)");
+    }
+    if (grpcAddress instanceof ListenAddress.Unix && httpAddress instanceof ListenAddress.Unix) {
+      throw invalid("--tls-cert", tlsCert, "no TLS flags while both listeners are unix sockets, which speak"
+          + " plaintext (their file mode says who may connect); or a TCP --grpc-address or --http-address");
+    }
+    TlsFiles files = new TlsFiles(Path.of(tlsCert), Path.of(tlsKey),
+        tlsClientCa.isEmpty() ? Optional.empty() : Optional.of(Path.of(tlsClientCa)));
+    try {
+      ServerTls.check(files);
+    } catch (TlsFileException e) {
+      String flag = switch (e.role()) {
+        case CERTIFICATE -> "--tls-cert";
+        case KEY -> "--tls-key";
+        case CLIENT_CA -> "--tls-client-ca";
+      };
+      throw new ParameterException(spec.commandLine(), "Invalid value for option '" + flag + "': '" + e.file()
+          + "' " + e.problem() + " (expected: " + e.role().expected() + ")");
+    }
+    return new ListenerSecurity(Optional.of(files), socketMode);
+  }
+
+  private Exposure exposure() {
+    Exposure.Details level = switch (details.trim().toLowerCase(Locale.ROOT)) {
+      case "full" -> Exposure.Details.FULL;
+      case "health" -> Exposure.Details.HEALTH;
+      default -> throw invalid("--details", details, "full (health and container detail) or health (health only)");
+    };
+    boolean show = switch (probeOutput.trim().toLowerCase(Locale.ROOT)) {
+      case "show" -> true;
+      case "hide" -> false;
+      default -> throw invalid("--probe-output", probeOutput, "show or hide");
+    };
+    if (show && level == Exposure.Details.HEALTH) {
+      throw invalid("--probe-output", probeOutput, "hide with --details=health, which shows no probe results;"
+          + " or --details=full");
+    }
+    return new Exposure(level, show);
   }
 
   private Optional<Pattern> pattern() {

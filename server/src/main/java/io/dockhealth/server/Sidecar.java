@@ -10,7 +10,13 @@ import io.dockhealth.server.grpc.GrpcFrontEnd;
 import io.dockhealth.server.http.HttpFrontEnd;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.net.ListenAddress;
+import io.dockhealth.server.net.ListenerSpec;
+import io.dockhealth.server.net.ServerTls;
+import io.dockhealth.server.net.TlsFileException;
+import io.dockhealth.server.net.TlsFiles;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,6 +49,8 @@ public final class Sidecar {
 
   private Sidecar(SidecarConfig config) {
     this.config = checkNotNull(config, "config");
+    // One TLS for both listeners: the files are read, and reloaded, once for both.
+    Optional<ServerTls> tls = config.listenerSecurity().tls().map(Sidecar::loadTls);
     this.timer = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("dockhealth-timer").setDaemon(true).build());
     this.registry = new Registry(config.rules(), config.staleGrace(), config.forgetAfter(), Clock.systemUTC(),
@@ -51,13 +59,23 @@ public final class Sidecar {
         DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval(), config.dockerTimeout()), registry,
         Ticker.systemTicker(),
         metrics.docker());
-    this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
-        config.maxWatchContainersStreams(), config.serviceFromAuthority(), metrics);
+    this.grpc = new GrpcFrontEnd(ListenerSpec.of(config.grpcAddress(), tls, config.listenerSecurity().socketMode()),
+        registry, config.maxWatchStreams(), config.maxWatchContainersStreams(), config.serviceFromAuthority(),
+        config.exposure(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
     metrics.watchContainersStreams(grpc::openContainerWatches);
-    this.http = new HttpFrontEnd(config.httpAddress(), config.compatPrefix(), config.httpMaxConnections(), registry,
-        metrics, Clock.systemUTC());
+    this.http = new HttpFrontEnd(ListenerSpec.of(config.httpAddress(), tls, config.listenerSecurity().socketMode()),
+        config.compatPrefix(), config.httpMaxConnections(), registry, config.exposure(), metrics, Clock.systemUTC());
+  }
+
+  /** The TLS files, read; they were checked with the flags, but may have changed since. */
+  private static ServerTls loadTls(TlsFiles files) {
+    try {
+      return ServerTls.load(files);
+    } catch (TlsFileException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
   }
 
   /**
@@ -65,7 +83,7 @@ public final class Sidecar {
    * Docker in the background. Fails only when the server cannot listen.
    */
   public static Sidecar start(SidecarConfig config) {
-    Sidecar sidecar = new Sidecar(config);
+    Sidecar sidecar = new Sidecar(config); // reads the TLS files: IllegalStateException if they cannot be used
     sidecar.grpc.startAsync().awaitRunning();
     try {
       sidecar.http.startAsync().awaitRunning();
@@ -118,13 +136,31 @@ public final class Sidecar {
     return registry;
   }
 
-  /** Where gRPC listens; the real port when port 0 was asked for. */
+  /**
+   * The TCP address gRPC listens on; the real port when port 0 was asked for.
+   *
+   * @throws IllegalStateException if it listens on a unix socket
+   */
   public InetSocketAddress grpcAddress() {
     return grpc.address();
   }
 
-  /** Where the HTTP gateway listens; the real port when port 0 was asked for. */
+  /**
+   * The TCP address the HTTP gateway listens on; the real port when port 0 was asked for.
+   *
+   * @throws IllegalStateException if it listens on a unix socket
+   */
   public InetSocketAddress httpAddress() {
     return http.address();
+  }
+
+  /** Where gRPC listens: a TCP address with its real port, or a unix socket. */
+  public ListenAddress grpcListenAddress() {
+    return grpc.listenAddress();
+  }
+
+  /** Where the HTTP gateway listens: a TCP address with its real port, or a unix socket. */
+  public ListenAddress httpListenAddress() {
+    return http.listenAddress();
   }
 }

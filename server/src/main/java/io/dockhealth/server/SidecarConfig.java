@@ -3,9 +3,11 @@ package io.dockhealth.server;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.http.HttpFrontEnd;
 import io.dockhealth.server.model.ServiceRules;
-import java.net.InetSocketAddress;
+import io.dockhealth.server.net.ListenAddress;
+import io.dockhealth.server.net.ListenerSecurity;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Optional;
@@ -14,7 +16,7 @@ import java.util.Optional;
  * Everything the sidecar is told at start-up. {@link Main#parseConfig} builds one from flags, the
  * way operators and tests alike give it.
  *
- * @param grpcAddress where the gRPC server listens
+ * @param grpcAddress where the gRPC server listens: TCP or a unix socket
  * @param dockerHost the Docker engine, {@code unix:///path} or {@code tcp://host:port}
  * @param resyncInterval how often every container is re-read from Docker
  * @param dockerTimeout how long Docker may take to answer a ping before it counts as hung
@@ -25,14 +27,16 @@ import java.util.Optional;
  * @param staleGrace how long names keep their last status while Docker cannot be reached
  * @param forgetAfter how long a removed container's names stay NOT_SERVING before they are unknown
  * @param serviceFromAuthority whether a request for "" names its service in its authority
- * @param httpAddress where the HTTP gateway listens
+ * @param httpAddress where the HTTP gateway listens: TCP or a unix socket
  * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
  * @param httpMaxConnections the most HTTP connections open at once
  * @param maxWatchContainersStreams the most WatchContainers streams open at once
  * @param drainNames whether every name, not only "", turns NOT_SERVING on shutdown
+ * @param listenerSecurity who may connect: TLS for TCP listeners, the mode of unix sockets
+ * @param exposure what clients see beyond health
  */
 public record SidecarConfig(
-    InetSocketAddress grpcAddress,
+    ListenAddress grpcAddress,
     URI dockerHost,
     Duration resyncInterval,
     Duration dockerTimeout,
@@ -42,11 +46,13 @@ public record SidecarConfig(
     Duration staleGrace,
     Duration forgetAfter,
     boolean serviceFromAuthority,
-    InetSocketAddress httpAddress,
+    ListenAddress httpAddress,
     String compatPrefix,
     int httpMaxConnections,
     int maxWatchContainersStreams,
-    boolean drainNames) {
+    boolean drainNames,
+    ListenerSecurity listenerSecurity,
+    Exposure exposure) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -63,5 +69,9 @@ public record SidecarConfig(
     checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
     checkArgument(maxWatchContainersStreams > 0, "maxWatchContainersStreams: %s (expected: > 0)",
         maxWatchContainersStreams);
+    checkArgument(!(grpcAddress instanceof ListenAddress.Unix && grpcAddress.equals(httpAddress)),
+        "httpAddress: %s (expected: another socket than grpcAddress's)", httpAddress);
+    checkNotNull(listenerSecurity, "listenerSecurity");
+    checkNotNull(exposure, "exposure");
   }
 }

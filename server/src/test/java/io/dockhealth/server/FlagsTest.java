@@ -3,10 +3,13 @@ package io.dockhealth.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dockhealth.server.net.ListenAddress;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,9 +21,72 @@ import picocli.CommandLine.TypeConversionException;
 class FlagsTest {
   // ----- Address -----
 
+  private static InetSocketAddress tcp(String value) {
+    ListenAddress address = new Flags.Address().convert(value);
+    assertThat(address).isInstanceOf(ListenAddress.Tcp.class);
+    return ((ListenAddress.Tcp) address).address();
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+    "unix:///run/dockhealth/grpc.sock, /run/dockhealth/grpc.sock",
+    "unix:/run/dockhealth/http.sock,   /run/dockhealth/http.sock",
+    "' unix:///tmp/a/../b.sock ',      /tmp/b.sock",
+  })
+  void address_unixSocket_isThatAbsolutePath(String value, String path) {
+    assertThat(new Flags.Address().convert(value)).isEqualTo(new ListenAddress.Unix(Path.of(path)));
+    assertThat(new Flags.Address().convert(value).toString()).isEqualTo("unix://" + path);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "unix://", // no path
+    "unix:relative.sock",
+    "unix://host/path.sock", // an authority
+    "unix:///run/dockhealth/", // a directory
+  })
+  void address_unixWithoutAbsoluteFile_isRejectedSayingWhatWasExpected(String value) {
+    assertThatThrownBy(() -> new Flags.Address().convert(value))
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessageContaining("'" + value + "'")
+        .hasMessageContaining("a unix socket needs an absolute file path")
+        .hasMessageContaining("expected: host:port");
+  }
+
+  @Test
+  void address_unixPathLongerThanASocketAddressHolds_isRejected() {
+    String value = "unix:///" + "d".repeat(ListenAddress.MAX_UNIX_PATH_BYTES);
+
+    assertThatThrownBy(() -> new Flags.Address().convert(value))
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessageContaining("104 bytes, more than the 103");
+  }
+
+  // ----- SocketMode -----
+
+  @ParameterizedTest
+  @CsvSource({
+    "0660, rw-rw----",
+    "600,  rw-------",
+    "0777, rwxrwxrwx",
+    "0000, ---------",
+  })
+  void socketMode_octal_isThosePermissions(String value, String permissions) {
+    assertThat(new Flags.SocketMode().convert(value)).isEqualTo(PosixFilePermissions.fromString(permissions));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"rw-rw----", "0860", "66", "01660", "u+rw", ""})
+  void socketMode_notOctal_isRejectedSayingWhatWasExpected(String value) {
+    assertThatThrownBy(() -> new Flags.SocketMode().convert(value))
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessageContaining("'" + value + "'")
+        .hasMessageContaining("expected: an octal file mode such as 0660");
+  }
+
   @Test
   void address_ipv4HostAndPort_isThatAddress() {
-    InetSocketAddress address = new Flags.Address().convert("127.0.0.1:4245");
+    InetSocketAddress address = tcp("127.0.0.1:4245");
 
     assertThat(address.isUnresolved()).isFalse();
     assertThat(address.getAddress()).isInstanceOf(Inet4Address.class);
@@ -30,7 +96,7 @@ class FlagsTest {
 
   @Test
   void address_bracketedIpv6WithPortZero_isLoopbackWithAnyPort() {
-    InetSocketAddress address = new Flags.Address().convert("[::1]:0");
+    InetSocketAddress address = tcp("[::1]:0");
 
     assertThat(address.getAddress()).isInstanceOf(Inet6Address.class);
     assertThat(address.getAddress().isLoopbackAddress()).isTrue();
@@ -39,7 +105,7 @@ class FlagsTest {
 
   @Test
   void address_allInterfacesWithSurroundingSpace_isAccepted() {
-    InetSocketAddress address = new Flags.Address().convert(" 0.0.0.0:4245 ");
+    InetSocketAddress address = tcp(" 0.0.0.0:4245 ");
 
     assertThat(address.getAddress().isAnyLocalAddress()).isTrue();
     assertThat(address.getPort()).isEqualTo(4245);

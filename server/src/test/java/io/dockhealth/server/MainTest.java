@@ -27,13 +27,20 @@ class MainTest {
       "--grpc-address", "--docker-host", "--resync-interval", "--docker-timeout", "--drain-period", "--drain-names",
       "--max-watch-streams", "--max-watch-containers-streams",
       "--service-label", "--name-pattern", "--group-policy", "--starting-is-serving", "--stale-grace",
-      "--forget-after", "--expose", "--service-from-authority", "--log-level", "--help", "--version");
+      "--forget-after", "--expose", "--service-from-authority", "--http-address", "--tls-cert", "--tls-key",
+      "--tls-client-ca", "--socket-mode", "--details", "--probe-output", "--log-level", "--help", "--version");
 
   @ParameterizedTest(name = "{0}={1}")
   @CsvSource(delimiter = '|', value = {
     "--grpc-address       | foo",
     "--grpc-address       | :4245",
     "--grpc-address       | 127.0.0.1:70000",
+    "--grpc-address       | unix:relative.sock",
+    "--http-address       | unix://host/http.sock",
+    "--socket-mode        | rw-rw----",
+    "--socket-mode        | 0999",
+    "--details            | container",
+    "--probe-output       | redact",
     "--docker-host        | http://x",
     "--docker-host        | tcp://host",
     "--resync-interval    | 5x",
@@ -115,7 +122,7 @@ class MainTest {
   void execute_help_showsTheLoopbackDefaultAddress() {
     Run run = execute("--help");
 
-    assertThat(run.out).contains("default 127.0.0.1:4245");
+    assertThat(run.out.replaceAll("\\s+", " ")).contains("default 127.0.0.1:4245"); // wrapped anywhere
   }
 
   @ParameterizedTest

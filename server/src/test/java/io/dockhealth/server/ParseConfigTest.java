@@ -3,7 +3,11 @@ package io.dockhealth.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.model.GroupPolicy;
+import io.dockhealth.server.net.ListenAddress;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -16,8 +20,11 @@ class ParseConfigTest {
   void defaults_matchTheReadme() {
     SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock");
 
-    assertThat(config.grpcAddress().getPort()).isEqualTo(4245);
-    assertThat(config.grpcAddress().getAddress().isLoopbackAddress()).isTrue();
+    assertThat(config.grpcAddress()).isEqualTo(ListenAddress.parse("127.0.0.1:4245"));
+    assertThat(config.httpAddress()).isEqualTo(ListenAddress.parse("127.0.0.1:4246"));
+    assertThat(config.listenerSecurity().tls()).isEmpty();
+    assertThat(config.listenerSecurity().socketMode()).isEqualTo(PosixFilePermissions.fromString("rw-rw----"));
+    assertThat(config.exposure()).isEqualTo(new Exposure(Exposure.Details.FULL, false));
     assertThat(config.rules().serviceLabel()).isEqualTo("dockhealth.service");
     assertThat(config.rules().namePattern()).hasValueSatisfying(p -> assertThat(p.pattern()).isEqualTo("^(?<service>.+)-[0-9]+$"));
     assertThat(config.rules().defaultPolicy()).isEqualTo(GroupPolicy.ANY);
@@ -62,9 +69,26 @@ class ParseConfigTest {
     assertThat(config.dockerTimeout()).isEqualTo(Duration.ofMillis(2500));
   }
 
+  @Test
+  void exposureAndSocketFlags_given_areTaken() {
+    SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock", "--details=HEALTH",
+        "--grpc-address=unix:///run/dockhealth/grpc.sock", "--http-address=unix:/run/dockhealth/http.sock",
+        "--socket-mode=0600");
+
+    assertThat(config.exposure()).isEqualTo(new Exposure(Exposure.Details.HEALTH, false));
+    assertThat(config.grpcAddress()).isEqualTo(new ListenAddress.Unix(Path.of("/run/dockhealth/grpc.sock")));
+    assertThat(config.httpAddress()).isEqualTo(new ListenAddress.Unix(Path.of("/run/dockhealth/http.sock")));
+    assertThat(config.listenerSecurity().socketMode()).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    assertThat(Main.parseConfig("--docker-host=unix:///run/docker.sock", "--probe-output=show").exposure())
+        .isEqualTo(new Exposure(Exposure.Details.FULL, true));
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-    "--name-pattern=(unclosed        | --name-pattern   | Unclosed group",
+    "--details=some                  | --details        | full (health and container detail) or health",
+    "--probe-output=maybe            | --probe-output   | show or hide",
+    "--socket-mode=rw                | --socket-mode    | an octal file mode",
+    "--grpc-address=unix:relative    | --grpc-address   | absolute file path",
     "--name-pattern=^(.+)-[0-9]+$    | --name-pattern   | named group (?<service>",
     "--service-label=                | --service-label  | a label key",
     "--service-label=               | --service-label  | a label key",
@@ -80,5 +104,23 @@ class ParseConfigTest {
         .hasMessageContaining(flag)
         .hasMessageContaining("expected")
         .hasMessageContaining(expected);
+  }
+
+  @Test
+  void probeOutputShown_withDetailsHealth_isRejected() {
+    assertThatThrownBy(() -> Main.parseConfig("--docker-host=unix:///run/docker.sock", "--details=health",
+        "--probe-output=show"))
+        .isInstanceOf(ParameterException.class)
+        .hasMessageContaining("--probe-output")
+        .hasMessageContaining("expected: hide with --details=health");
+  }
+
+  @Test
+  void oneUnixSocketForBothListeners_isRejected() {
+    assertThatThrownBy(() -> Main.parseConfig("--docker-host=unix:///run/docker.sock",
+        "--grpc-address=unix:///run/d.sock", "--http-address=unix:///run/d.sock"))
+        .isInstanceOf(ParameterException.class)
+        .hasMessageContaining("--http-address")
+        .hasMessageContaining("another socket than --grpc-address's");
   }
 }

@@ -8,8 +8,17 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -35,8 +44,8 @@ import java.util.regex.Pattern;
 
 /**
  * The sidecar as operators run it: the packaged jar ({@code server/target/dockhealth.jar}) in a
- * process of its own, pointed at a Docker engine, gRPC and the HTTP gateway on loopback ports. Every
- * module's tests and the benchmarks start it here.
+ * process of its own, pointed at a Docker engine, gRPC and the HTTP gateway on loopback ports (with
+ * TLS if asked) or on unix sockets. Every module's tests and the benchmarks start it here.
  *
  * <pre>{@code
  * try (SidecarProcess sidecar = SidecarProcess.builder(engine.host()).start();
@@ -47,7 +56,8 @@ import java.util.regex.Pattern;
  *
  * <p>{@link Builder#start()} returns once the sidecar says where it listens (its "gRPC listening on"
  * and "HTTP listening on" log lines, which also give the ports it took when asked for port 0), or,
- * with {@link Readiness#IN_SYNC}, once gRPC Check("") answers SERVING. The process's stdout and
+ * with {@link Readiness#IN_SYNC}, once gRPC Check("") answers SERVING (over TLS or the unix socket
+ * when it listens so: {@link #grpcChannel()}). The process's stdout and
  * stderr are collected line by line ({@link #log()}), and copied to a file if asked. {@link #stop()}
  * sends SIGTERM to its PID, then SIGKILL if it has not exited within 20 s; {@link #start()} starts it
  * again with the same settings, so a fixed port is where clients expect it. A shutdown hook kills
@@ -58,7 +68,7 @@ public final class SidecarProcess implements AutoCloseable {
   public static final String JAR_PROPERTY = "dockhealth.sidecar.jar";
 
   /** How the sidecar logs where it listens; the port is the one it took. */
-  private static final Pattern LISTENING = Pattern.compile("(gRPC|HTTP) listening on .*:(\\d+)$");
+  private static final Pattern LISTENING = Pattern.compile("(gRPC|HTTP) listening on (\\S+)");
   private static final Pattern REQUESTS =
       Pattern.compile("^dockhealth_http_requests_total\\{(.*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE);
   private static final Pattern LONG_POLLS =
@@ -68,6 +78,10 @@ public final class SidecarProcess implements AutoCloseable {
   private static final int MAX_LOG_LINES = 10_000;
   private static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+
+  /** The event loop of gRPC channels to unix sockets (grpc-netty wants one given with the channel type). */
+  private static final EventLoopGroup UNIX_CHANNELS = new MultiThreadIoEventLoopGroup(1,
+      new DefaultThreadFactory("sidecar-process-unix", true), NioIoHandler.newFactory());
 
   /** Sidecars not stopped yet; the shutdown hook kills whatever a failed or careless test left. */
   private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
@@ -97,6 +111,8 @@ public final class SidecarProcess implements AutoCloseable {
   private volatile int grpcPort;
   private volatile int httpPort;
   private boolean paused; // guarded by this
+  private volatile boolean grpcListening;
+  private volatile boolean httpListening;
 
   private SidecarProcess(Builder settings) {
     this.settings = settings;
@@ -127,6 +143,10 @@ public final class SidecarProcess implements AutoCloseable {
     private List<String> flags = List.of();
     private Path logFile;
     private Readiness readiness = Readiness.LISTENING;
+    private Path grpcSocket;
+    private Path httpSocket;
+    private TestCertificates certificates;
+    private boolean mutualTls;
 
     private Builder(String dockerHost) {
       this.dockerHost = dockerHost;
@@ -152,6 +172,29 @@ public final class SidecarProcess implements AutoCloseable {
     /** The HTTP gateway's port on 127.0.0.1; 0 (the default) takes a free one at every start. */
     public Builder httpPort(int port) {
       this.httpPort = port;
+      return this;
+    }
+
+    /** gRPC on the unix socket {@code socket} instead of a port. */
+    public Builder grpcSocket(Path socket) {
+      this.grpcSocket = socket.toAbsolutePath();
+      return this;
+    }
+
+    /** The HTTP gateway on the unix socket {@code socket} instead of a port. */
+    public Builder httpSocket(Path socket) {
+      this.httpSocket = socket.toAbsolutePath();
+      return this;
+    }
+
+    /**
+     * TLS on the TCP listeners with {@code certificates}' server certificate; with {@code mutual},
+     * client certificates of their CA are required, and this class's own clients ({@link
+     * #awaitInSync()}, {@link #metrics()}) present {@link TestCertificates#client()}.
+     */
+    public Builder tls(TestCertificates certificates, boolean mutual) {
+      this.certificates = certificates;
+      this.mutualTls = mutual;
       return this;
     }
 
@@ -235,9 +278,12 @@ public final class SidecarProcess implements AutoCloseable {
     command.addAll(settings.jvmOptions);
     command.addAll(List.of("-jar", settings.jar.toString(),
         "--docker-host", settings.dockerHost,
-        "--grpc-address", "127.0.0.1:" + settings.grpcPort,
-        "--http-address", "127.0.0.1:" + settings.httpPort,
+        "--grpc-address", settings.grpcSocket != null ? "unix://" + settings.grpcSocket : "127.0.0.1:" + settings.grpcPort,
+        "--http-address", settings.httpSocket != null ? "unix://" + settings.httpSocket : "127.0.0.1:" + settings.httpPort,
         "--drain-period", settings.drainPeriod));
+    if (settings.certificates != null) {
+      command.addAll(settings.certificates.serverFlags(settings.mutualTls));
+    }
     command.addAll(settings.flags);
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
@@ -254,6 +300,8 @@ public final class SidecarProcess implements AutoCloseable {
       }
       grpcPort = 0;
       httpPort = 0;
+      grpcListening = false;
+      httpListening = false;
       startedNanos = System.nanoTime();
       process = builder.start();
     } catch (IOException e) {
@@ -283,13 +331,18 @@ public final class SidecarProcess implements AutoCloseable {
         }
         Matcher m = LISTENING.matcher(line);
         if (m.find()) {
+          // host:port, or unix:///path, which has no port
+          String address = m.group(2);
+          int port = address.startsWith("unix:") ? 0 : Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
           if (m.group(1).equals("gRPC")) {
             grpcListeningNanos = System.nanoTime();
-            grpcPort = Integer.parseInt(m.group(2));
+            grpcPort = port;
+            grpcListening = true;
           } else {
-            httpPort = Integer.parseInt(m.group(2));
+            httpPort = port;
+            httpListening = true;
           }
-          if (grpcPort != 0 && httpPort != 0) {
+          if (grpcListening && httpListening) {
             ready.complete(null);
           }
         }
@@ -330,7 +383,7 @@ public final class SidecarProcess implements AutoCloseable {
 
   /** Waits (at most 60 s) until gRPC Check("") answers SERVING: connected to Docker and resynced. */
   public void awaitInSync() {
-    try (HealthClient client = new HealthClient(grpcSocketAddress())) {
+    try (HealthClient client = new HealthClient(grpcChannel())) {
       await().atMost(READY_TIMEOUT).pollInterval(Duration.ofMillis(100)).until(() -> {
         if (!isAlive()) {
           throw new IllegalStateException("the sidecar exited:\n" + String.join("\n", log()));
@@ -365,6 +418,57 @@ public final class SidecarProcess implements AutoCloseable {
 
   public InetSocketAddress grpcSocketAddress() {
     return new InetSocketAddress("127.0.0.1", grpcPort);
+  }
+
+  /**
+   * A new gRPC channel to the sidecar, however it listens: its unix socket, TLS trusting the test
+   * CA (presenting the test client certificate for mutual TLS), or plaintext TCP. The caller shuts
+   * it down.
+   */
+  public ManagedChannel grpcChannel() {
+    if (settings.grpcSocket != null) {
+      return NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(settings.grpcSocket))
+          .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
+          .withOption(ChannelOption.SO_KEEPALIVE, null) // not a unix socket's option: Netty would warn
+          .eventLoopGroup(UNIX_CHANNELS)
+          .usePlaintext()
+          .build();
+    }
+    NettyChannelBuilder channel = NettyChannelBuilder.forAddress(grpcSocketAddress());
+    return settings.certificates == null
+        ? channel.usePlaintext().build()
+        : channel.sslContext(settings.certificates.grpcClientContext(clientCertificate())).build();
+  }
+
+  private TestCertificates.Issued clientCertificate() {
+    return settings.mutualTls ? settings.certificates.client() : null;
+  }
+
+  /**
+   * GETs {@code target} from the HTTP gateway, however it listens (as {@link #grpcChannel()}).
+   *
+   * @return the status code and the body
+   */
+  public UnixHttp.Response httpGet(String target) {
+    try {
+      if (settings.httpSocket != null) {
+        return UnixHttp.get(settings.httpSocket, target, Duration.ofSeconds(10));
+      }
+      HttpClient client = settings.certificates == null ? HTTP : HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(10))
+          .sslContext(settings.certificates.jdkClientContext(clientCertificate()))
+          .build();
+      String scheme = settings.certificates == null ? "http://" : "https://";
+      HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(scheme + httpAddress() + target))
+          .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+      return new UnixHttp.Response(response.statusCode(), "", response.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException("GET " + target + " from " + this + " failed", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 
   public long pid() {
@@ -500,25 +604,17 @@ public final class SidecarProcess implements AutoCloseable {
 
   /** The gateway's {@code GET /metrics}, in the Prometheus text format. */
   public String metrics() {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + httpAddress() + "/metrics"))
-        .timeout(Duration.ofSeconds(10)).GET().build();
-    try {
-      HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        throw new IllegalStateException("GET /metrics: " + response.statusCode() + " " + response.body());
-      }
-      return response.body();
-    } catch (IOException e) {
-      throw new UncheckedIOException("GET " + request.uri() + " failed", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
+    UnixHttp.Response response = httpGet("/metrics");
+    if (response.status() != 200) {
+      throw new IllegalStateException("GET /metrics: " + response.status() + " " + response.body());
     }
+    return response.body();
   }
 
   @Override
   public String toString() {
-    return "SidecarProcess[grpc " + grpcAddress() + ", http " + httpAddress() + "]";
+    return "SidecarProcess[grpc " + (settings.grpcSocket != null ? "unix://" + settings.grpcSocket : grpcAddress())
+        + ", http " + (settings.httpSocket != null ? "unix://" + settings.httpSocket : httpAddress()) + "]";
   }
 
   private static void closeQuietly(Writer writer) {

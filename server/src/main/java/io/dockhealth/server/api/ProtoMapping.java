@@ -51,9 +51,10 @@ public final class ProtoMapping {
 
   /**
    * A container as the dockhealth.v1 API shows it. Labels and anything else Docker knows beyond
-   * these fields (environment, mounts) are left out on purpose.
+   * these fields (environment, mounts) are left out on purpose; probe output only when {@code
+   * exposure} allows it.
    */
-  public static Container toProto(ContainerRecord container, Snapshot snapshot) {
+  public static Container toProto(ContainerRecord container, Snapshot snapshot, Exposure exposure) {
     Container.Builder builder = Container.newBuilder()
         .setId(container.id())
         .addNames(container.name())
@@ -79,7 +80,7 @@ public final class ProtoMapping {
           .setStart(timestamp(probe.start()))
           .setEnd(timestamp(probe.end()))
           .setExitCode(probe.exitCode())
-          .setOutput(probe.output()));
+          .setOutput(exposure.probeOutput() ? probe.output() : ""));
     }
     for (PortMapping port : container.ports()) {
       builder.addPorts(Port.newBuilder()
@@ -92,13 +93,13 @@ public final class ProtoMapping {
   }
 
   /** Every container of a snapshot, ordered by name: ListContainers' answer, and GET /v1/containers'. */
-  public static ListContainersResponse listContainers(Snapshot snapshot) {
+  public static ListContainersResponse listContainers(Snapshot snapshot, Exposure exposure) {
     ListContainersResponse.Builder response = ListContainersResponse.newBuilder()
         .setVersion(snapshot.version())
         .setInSync(snapshot.inSync());
     snapshot.containers().values().stream()
         .sorted(Comparator.comparing(ContainerRecord::name))
-        .forEach(container -> response.addContainers(toProto(container, snapshot)));
+        .forEach(container -> response.addContainers(toProto(container, snapshot, exposure)));
     return response.build();
   }
 

@@ -12,6 +12,7 @@ import io.dockhealth.proto.v1.ListServicesResponse;
 import io.dockhealth.proto.v1.Service;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.api.ProtoMapping;
 import io.dockhealth.server.api.ServiceNames;
 import io.dockhealth.server.model.Registry;
@@ -26,7 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * dockhealth.v1.ContainerHealth: the containers behind the health answers, in full.
+ * dockhealth.v1.ContainerHealth: the containers behind the health answers, in full (probe output
+ * only if the exposure allows it). Not served at all with {@code --details=health}.
  *
  * <p>WatchContainers streams are counted under a limit of their own: each may keep the containers
  * it was last sent alive, so one costs more than a Watch stream. The containers of a snapshot are
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthImplBase
     implements SnapshotListener {
   private final Registry registry;
+  private final Exposure exposure;
   private final OpenStreams streams;
   private final Set<ContainerWatch> watches = ConcurrentHashMap.newKeySet();
 
@@ -42,15 +45,16 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
   private final AtomicReference<Rendered> rendered = new AtomicReference<>(new Rendered(-1, false, ImmutableMap.of()));
 
   /** @param maxWatchStreams the most WatchContainers streams open at once */
-  ContainerHealthService(Registry registry, int maxWatchStreams) {
+  ContainerHealthService(Registry registry, int maxWatchStreams, Exposure exposure) {
     this.registry = registry;
+    this.exposure = exposure;
     this.streams = new OpenStreams("WatchContainers", maxWatchStreams, "--max-watch-containers-streams");
   }
 
   @Override
   public void listContainers(ListContainersRequest request,
       StreamObserver<ListContainersResponse> responseObserver) {
-    responseObserver.onNext(ProtoMapping.listContainers(registry.current()));
+    responseObserver.onNext(ProtoMapping.listContainers(registry.current(), exposure));
     responseObserver.onCompleted();
   }
 
@@ -64,7 +68,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
     Snapshot snapshot = registry.current();
     snapshot.container(request.getName()).ifPresentOrElse(
         container -> {
-          responseObserver.onNext(ProtoMapping.toProto(container, snapshot));
+          responseObserver.onNext(ProtoMapping.toProto(container, snapshot, exposure));
           responseObserver.onCompleted();
         },
         () -> responseObserver.onError(Status.NOT_FOUND
@@ -134,7 +138,7 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
       return cached;
     }
     ImmutableMap.Builder<String, Container> containers = ImmutableMap.builder();
-    ProtoMapping.listContainers(snapshot).getContainersList().forEach(c -> containers.put(c.getId(), c));
+    ProtoMapping.listContainers(snapshot, exposure).getContainersList().forEach(c -> containers.put(c.getId(), c));
     Rendered fresh = new Rendered(snapshot.version(), snapshot.inSync(), containers.buildOrThrow());
     // Streams draining at once may render the same version twice; the newest version stays.
     rendered.accumulateAndGet(fresh, (held, given) -> given.version() > held.version() ? given : held);

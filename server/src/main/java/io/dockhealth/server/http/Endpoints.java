@@ -1,5 +1,6 @@
 package io.dockhealth.server.http;
 
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.api.ProtoMapping;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.ContainerRecord;
@@ -21,26 +22,37 @@ import java.util.stream.Collectors;
  *
  * <p>Health answers carry the status in the HTTP code, so a balancer needs no body: 200 SERVING,
  * 503 NOT_SERVING, 404 unknown.
+ *
+ * <p>The exposure decides what they show beyond health: with {@code --details=health} the container
+ * routes answer 404 saying so and the drop-in routes leave out command lines; probe output only
+ * with {@code --probe-output=show}.
  */
 final class Endpoints {
   private final Metrics metrics;
   private final Clock clock;
+  private final Exposure exposure;
 
-  Endpoints(Metrics metrics, Clock clock) {
+  Endpoints(Metrics metrics, Clock clock, Exposure exposure) {
     this.metrics = metrics;
     this.clock = clock;
+    this.exposure = exposure;
   }
 
   /** The answer to a matched request; {@code GET /v1/health} is answered at once, without waiting. */
   Reply answer(Router.Match match, Snapshot snapshot) {
+    if (!exposure.containerDetail()
+        && (match.endpoint() == Router.Endpoint.CONTAINERS || match.endpoint() == Router.Endpoint.CONTAINER)) {
+      return error(HttpResponseStatus.NOT_FOUND, Exposure.containerDetailOff(match.route()), false);
+    }
     return switch (match.endpoint()) {
       case HEALTH_LIST -> Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.listServices(snapshot)));
       case HEALTH -> health(match.name(), snapshot);
       case HEALTHZ -> health(Snapshot.SIDECAR, snapshot);
-      case CONTAINERS -> Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.listContainers(snapshot)));
+      case CONTAINERS ->
+          Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.listContainers(snapshot, exposure)));
       case CONTAINER -> container(match.name(), snapshot);
       case COMPAT_HEALTH -> compatHealth(snapshot);
-      case COMPAT_APP -> compatApp(match.name(), snapshot, clock.instant());
+      case COMPAT_APP -> compatApp(match.name(), snapshot, clock.instant(), exposure.commandLines());
       case METRICS -> new Reply(HttpResponseStatus.OK, Metrics.CONTENT_TYPE, metrics.scrape(),
           com.google.common.collect.ImmutableMap.of());
     };
@@ -55,9 +67,9 @@ final class Endpoints {
     return Reply.json(statusCode(entry.status()), JsonBodies.proto(ProtoMapping.toProto(entry, snapshot)));
   }
 
-  private static Reply container(String name, Snapshot snapshot) {
+  private Reply container(String name, Snapshot snapshot) {
     return snapshot.container(name)
-        .map(c -> Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.toProto(c, snapshot))))
+        .map(c -> Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.toProto(c, snapshot, exposure))))
         .orElseGet(() -> error(HttpResponseStatus.NOT_FOUND, "no container named \"" + name
             + "\" (expected: a name, full ID or 12-character ID; GET /v1/containers lists them)", false));
   }
@@ -77,9 +89,10 @@ final class Endpoints {
   /**
    * 200 with one container when the app is SERVING. An app is a service name (container name, ID,
    * or group), matched exactly. Of a group's members the answer describes the newest SERVING one
-   * (by creation time, then name): after a redeploy that is the new container.
+   * (by creation time, then name): after a redeploy that is the new container. Its {@code command}
+   * is empty unless {@code commandLine}.
    */
-  static Reply compatApp(String app, Snapshot snapshot, Instant now) {
+  static Reply compatApp(String app, Snapshot snapshot, Instant now, boolean commandLine) {
     ServiceEntry entry = snapshot.services().get(app);
     if (entry == null || entry.members().isEmpty()) {
       return Reply.compat(HttpResponseStatus.NOT_FOUND, JsonBodies.compatError(JsonBodies.COMPAT_QUERY_ERROR,
@@ -99,7 +112,7 @@ final class Endpoints {
               Comparator.reverseOrder()))
           .orElse(null);
       if (newest != null) {
-        return Reply.compat(HttpResponseStatus.OK, JsonBodies.compatOk(JsonBodies.compatContainer(newest, now)));
+        return Reply.compat(HttpResponseStatus.OK, JsonBodies.compatOk(JsonBodies.compatContainer(newest, now, commandLine)));
       }
     }
     String states = members.stream()

@@ -4,12 +4,17 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.util.concurrent.AbstractIdleService;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.net.ListenAddress;
+import io.dockhealth.server.net.ListenerSpec;
+import io.dockhealth.server.net.UnixSocketFile;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -17,8 +22,10 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -30,29 +37,32 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP/1.1 gateway: the health of every name in proto3 JSON, container detail, the drop-in
  * routes of container-healthcheck, long-polls, {@code /metrics} and {@code /healthz}, on one TCP
- * address. It reads only the registry's snapshots and is told of new ones as a
- * {@link io.dockhealth.server.model.SnapshotListener}; no request calls Docker or blocks an event
- * loop.
+ * listener: TCP, with TLS (HTTPS) if configured, or a unix socket. It reads only the registry's
+ * snapshots and is told of new ones as a {@link io.dockhealth.server.model.SnapshotListener}; no
+ * request calls Docker or blocks an event loop.
  *
  * <pre>{@code
- * HttpFrontEnd http = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 4246),
- *     "/container-healthcheck", 10_000, registry, metrics, Clock.systemUTC());
+ * HttpFrontEnd http = new HttpFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 4246)),
+ *     "/container-healthcheck", 10_000, registry, Exposure.DEFAULT, metrics, Clock.systemUTC());
  * http.startAsync().awaitRunning();
  * // curl -i 127.0.0.1:4246/v1/health/web-1
  * }</pre>
@@ -82,7 +92,8 @@ public final class HttpFrontEnd extends AbstractIdleService {
    */
   private static final int WORKER_THREADS = 2;
 
-  private final InetSocketAddress requested;
+  private final ListenerSpec listener;
+  private final UnixSocketFile socketFile; // null for TCP
   private final Registry registry;
   private final Metrics metrics;
   private final int maxConnections;
@@ -99,16 +110,18 @@ public final class HttpFrontEnd extends AbstractIdleService {
    * @param compatPrefix where the drop-in routes live, such as {@code /container-healthcheck}, or
    *     empty; see {@link #compatPrefixProblem}
    * @param maxConnections the most connections open at once; more are answered 503 and closed
+   * @param exposure what the routes show beyond health
    */
-  public HttpFrontEnd(InetSocketAddress address, String compatPrefix, int maxConnections, Registry registry,
-      Metrics metrics, Clock clock) {
-    this.requested = checkNotNull(address, "address");
+  public HttpFrontEnd(ListenerSpec listener, String compatPrefix, int maxConnections, Registry registry,
+      Exposure exposure, Metrics metrics, Clock clock) {
+    this.listener = checkNotNull(listener, "listener");
+    this.socketFile = listener.socketFile().orElse(null);
     checkArgument(maxConnections > 0, "maxConnections: %s (expected: > 0)", maxConnections);
     this.maxConnections = maxConnections;
     this.registry = checkNotNull(registry, "registry");
     this.metrics = checkNotNull(metrics, "metrics");
     this.router = new Router(compatPrefix);
-    this.endpoints = new Endpoints(metrics, checkNotNull(clock, "clock"));
+    this.endpoints = new Endpoints(metrics, checkNotNull(clock, "clock"), checkNotNull(exposure, "exposure"));
     this.polls = new LongPolls(registry);
     metrics.longPolls(polls::open);
     metrics.httpConnections(connections::get);
@@ -130,26 +143,51 @@ public final class HttpFrontEnd extends AbstractIdleService {
         NioIoHandler.newFactory());
     registry.addListener(polls);
     try {
+      SslContext tls = listener.tls().isPresent() ? listener.tls().get().context(b -> b) : null;
+      Class<? extends ServerChannel> type;
+      SocketAddress bindAddress;
+      if (socketFile != null) {
+        socketFile.prepare();
+        // NIO speaks unix sockets since JDK 16: no native transport, the same on every CPU.
+        type = NioServerDomainSocketChannel.class;
+        bindAddress = socketFile.bindAddress();
+      } else {
+        type = NioServerSocketChannel.class;
+        bindAddress = ((ListenAddress.Tcp) listener.address()).address();
+      }
       server = new ServerBootstrap()
           .group(boss, workers)
-          .channel(NioServerSocketChannel.class)
+          .channel(type)
           // Requests are read one at a time, when the previous one is answered (see HttpHandler).
           .childOption(ChannelOption.AUTO_READ, false)
-          .childHandler(new ChannelInitializer<SocketChannel>() {
+          .childHandler(new ChannelInitializer<Channel>() {
             @Override
-            protected void initChannel(SocketChannel channel) {
+            protected void initChannel(Channel channel) {
+              if (tls != null) {
+                // TLS first, and only TLS: a plaintext request fails the handshake and is closed.
+                channel.pipeline().addLast(tls.newHandler(channel.alloc()), new TlsFailures());
+              }
               configure(channel);
             }
           })
-          .bind(requested)
+          .bind(bindAddress)
           .sync()
           .channel();
+      if (socketFile != null) {
+        socketFile.publish();
+      }
     } catch (Exception e) {
       registry.removeListener(polls);
+      if (server != null) {
+        server.close().syncUninterruptibly();
+      }
+      if (socketFile != null) {
+        socketFile.remove();
+      }
       shutDownGroups();
       throw e;
     }
-    logger.info("HTTP listening on {}", address());
+    logger.info("HTTP listening on {}", listener.describe(listenAddress()));
   }
 
   /**
@@ -185,6 +223,9 @@ public final class HttpFrontEnd extends AbstractIdleService {
     if (listening != null) {
       listening.close().syncUninterruptibly();
     }
+    if (socketFile != null) {
+      socketFile.remove();
+    }
     // Each answer runs on its connection's event loop before the close queued there after it.
     polls.releaseAll();
     channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -201,9 +242,23 @@ public final class HttpFrontEnd extends AbstractIdleService {
   }
 
   /** Where the gateway listens; the real port when it was asked for port 0. */
-  public InetSocketAddress address() {
+  public ListenAddress listenAddress() {
     Channel listening = server;
-    return listening == null ? requested : (InetSocketAddress) listening.localAddress();
+    return listening == null || socketFile != null
+        ? listener.address()
+        : new ListenAddress.Tcp((InetSocketAddress) listening.localAddress());
+  }
+
+  /**
+   * The TCP address the gateway listens on; the real port when it was asked for port 0.
+   *
+   * @throws IllegalStateException if it listens on a unix socket
+   */
+  public InetSocketAddress address() {
+    if (listenAddress() instanceof ListenAddress.Tcp tcp) {
+      return tcp.address();
+    }
+    throw new IllegalStateException("HTTP listens on " + listener.address() + ", not on TCP");
   }
 
   /** Requests parked in a long-poll now. */
@@ -229,6 +284,25 @@ public final class HttpFrontEnd extends AbstractIdleService {
           .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       metrics.httpRequest(Router.MALFORMED, reply.status().code());
       ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /**
+   * A TLS handshake that fails (plaintext sent to the TLS port, a client certificate from another
+   * CA, no client certificate) is the client's fault: one line at debug, and the connection closed.
+   */
+  private static final class TlsFailures extends ChannelInboundHandlerAdapter {
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      Throwable tls = cause instanceof DecoderException && cause.getCause() != null
+          ? cause.getCause()
+          : cause;
+      if (tls instanceof SSLException) {
+        logger.debug("HTTP TLS with {} failed: {}", ctx.channel().remoteAddress(), tls.toString());
+        ctx.close();
+        return;
+      }
+      ctx.fireExceptionCaught(cause);
     }
   }
 }

@@ -83,11 +83,12 @@ final class JsonBodies {
   /**
    * One container as container-healthcheck described it from Docker's container list: keys in
    * the order Go's encoding/json writes a map (sorted), {@code port} as Docker's list API writes
-   * ports ({@code IP} and {@code PublicPort} only when published).
+   * ports ({@code IP} and {@code PublicPort} only when published). {@code command} is empty unless
+   * {@code commandLine}: the key stays, for clients that read it.
    */
-  static ObjectNode compatContainer(ContainerRecord container, Instant now) {
+  static ObjectNode compatContainer(ContainerRecord container, Instant now, boolean commandLine) {
     ObjectNode node = MAPPER.createObjectNode();
-    node.put("command", container.command());
+    node.put("command", commandLine ? container.command() : "");
     node.put("container_id", container.id().substring(0, 10));
     node.put("created", container.created().getEpochSecond());
     node.put("image", container.image());

@@ -15,12 +15,14 @@ import io.dockhealth.proto.v1.ContainerHealthGrpc;
 import io.dockhealth.proto.v1.State;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.ContainerState;
 import io.dockhealth.server.model.HealthStatus;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
+import io.dockhealth.server.net.ListenerSpec;
 import io.dockhealth.server.testing.FakeClock;
 import io.dockhealth.testing.StreamReader;
 import io.grpc.ManagedChannel;
@@ -63,7 +65,8 @@ class BoundedStreamsTest {
 
   @BeforeEach
   void start() {
-    front = new GrpcFrontEnd(new InetSocketAddress("127.0.0.1", 0), registry, 10, 10, false, metrics);
+    front = new GrpcFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), registry, 10, 10, false,
+        Exposure.DEFAULT, metrics);
     front.startAsync().awaitRunning();
     channel = NettyChannelBuilder.forAddress(front.address()).usePlaintext()
         .flowControlWindow(CLIENT_WINDOW_BYTES).build();

@@ -24,6 +24,7 @@ import io.dockhealth.proto.v1.ListContainersResponse;
 import io.dockhealth.proto.v1.State;
 import io.dockhealth.proto.v1.WatchContainersRequest;
 import io.dockhealth.proto.v1.WatchContainersResponse;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.ContainerState;
 import io.dockhealth.server.model.HealthStatus;
@@ -97,6 +98,40 @@ class ContainerHealthServiceTest {
     assertThat(container.getStale()).isFalse();
     assertThat(container.hasFinishedAt()).isFalse();
     assertThat(container.toString()).doesNotContain("hunter2").doesNotContain("com.example.secret");
+  }
+
+  @Test
+  void probeOutputHidden_listGetAndWatchCarryProbesWithEmptyOutput() throws Exception {
+    grpc.close();
+    grpc = new InProcessHealth(10, Exposure.DEFAULT);
+    blocking = ContainerHealthGrpc.newBlockingStub(grpc.channel).withDeadlineAfter(5, SECONDS);
+    grpc.registry.replaceAll(List.of(detailed()));
+    List<WatchContainersResponse> watched = new CopyOnWriteArrayList<>();
+    ContainerHealthGrpc.newStub(grpc.channel).watchContainers(WatchContainersRequest.getDefaultInstance(),
+        new StreamObserver<>() {
+          @Override
+          public void onNext(WatchContainersResponse value) {
+            watched.add(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        });
+
+    List<Container> seen = List.of(
+        blocking.listContainers(ListContainersRequest.getDefaultInstance()).getContainers(0),
+        blocking.getContainer(GetContainerRequest.newBuilder().setName("web-1").build()),
+        watched.get(0).getChanged(0));
+
+    assertThat(seen).allSatisfy(container -> {
+      assertThat(container.getProbesCount()).isEqualTo(1);
+      assertThat(container.getProbes(0).getOutput()).isEmpty();
+      assertThat(container.getProbes(0).getExitCode()).isZero();
+      assertThat(container.getCommand()).isEqualTo("nginx -g daemon off;");
+    });
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.dockhealth.server.grpc;
 
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
 import io.dockhealth.server.testing.FakeClock;
@@ -30,9 +31,14 @@ final class InProcessHealth implements AutoCloseable {
   final ManagedChannel channel;
   private final Server server;
 
+  /** Everything shown, probe output included. */
   InProcessHealth(int maxWatchStreams) throws IOException {
+    this(maxWatchStreams, new Exposure(Exposure.Details.FULL, true));
+  }
+
+  InProcessHealth(int maxWatchStreams, Exposure exposure) throws IOException {
     health = new HealthService(registry, maxWatchStreams, false);
-    containers = new ContainerHealthService(registry, maxWatchStreams);
+    containers = new ContainerHealthService(registry, maxWatchStreams, exposure);
     registry.addListener(health);
     registry.addListener(containers);
     String name = InProcessServerBuilder.generateName();

@@ -13,6 +13,7 @@ import com.google.common.collect.ImmutableMap;
 import com.google.protobuf.util.JsonFormat;
 import io.dockhealth.proto.v1.ListServicesResponse;
 import io.dockhealth.proto.v1.Service;
+import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.ContainerState;
@@ -20,6 +21,7 @@ import io.dockhealth.server.model.HealthStatus;
 import io.dockhealth.server.model.PortMapping;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
+import io.dockhealth.server.net.ListenerSpec;
 import io.dockhealth.server.testing.FakeClock;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -49,12 +51,17 @@ class HttpChannelTest {
   private final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
       Duration.ofSeconds(60), clock, clock);
   private final Metrics metrics = new Metrics();
-  private final HttpFrontEnd front = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 0),
-      "/container-healthcheck", 3, registry, metrics, clock);
+  private final HttpFrontEnd front = frontEnd(Exposure.DEFAULT, metrics);
   private final List<EmbeddedChannel> channels = new ArrayList<>();
 
   HttpChannelTest() {
     registry.addListener(front.longPolls());
+  }
+
+  /** A gateway on the test's registry; each registers its gauges with {@code metrics}, so one per Metrics. */
+  private HttpFrontEnd frontEnd(Exposure exposure, Metrics metrics) {
+    return new HttpFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), "/container-healthcheck", 3,
+        registry, exposure, metrics, clock);
   }
 
   @AfterEach
@@ -63,6 +70,10 @@ class HttpChannelTest {
   }
 
   private EmbeddedChannel connect() throws Exception {
+    return connect(front);
+  }
+
+  private EmbeddedChannel connect(HttpFrontEnd front) throws Exception {
     EmbeddedChannel channel = new EmbeddedChannel(false, false);
     channel.config().setAutoRead(false);
     front.configure(channel);
@@ -124,7 +135,11 @@ class HttpChannelTest {
   }
 
   private Response exchange(String raw) throws Exception {
-    EmbeddedChannel channel = connect();
+    return exchange(front, raw);
+  }
+
+  private Response exchange(HttpFrontEnd front, String raw) throws Exception {
+    EmbeddedChannel channel = connect(front);
     send(channel, raw);
     List<Response> responses = responses(channel, raw.startsWith("HEAD "));
     assertThat(responses).as("responses to %s", raw).hasSize(1);
@@ -159,6 +174,44 @@ class HttpChannelTest {
     // The container's own name answers the same.
     assertThat(getResponse("/container-healthcheck/apps/health/bk_iam-1709878117").body())
         .isEqualTo(response.body());
+  }
+
+  @Test
+  void detailsHealth_containerRoutesAre404NamingTheFlag_compatAppWithoutCommandLine_healthAsEver() throws Exception {
+    HttpFrontEnd healthOnly = frontEnd(new Exposure(Exposure.Details.HEALTH, false), new Metrics());
+    registry.replaceAll(List.of(bkIam()));
+
+    for (String target : List.of("/v1/containers", "/v1/containers/bk_iam-1709878117")) {
+      Response refused = exchange(healthOnly, get(target));
+      assertThat(refused.status()).as(target).isEqualTo(404);
+      assertThat(refused.json().get("code").asInt()).isEqualTo(5);
+      assertThat(refused.json().get("message").asText()).contains("--details=health").contains("--details=full");
+      assertThat(refused.body()).doesNotContain("bk_iam");
+    }
+    JsonNode compat = exchange(healthOnly, get("/container-healthcheck/apps/health/bk_iam")).json();
+    assertThat(compat.get("message").get("command").asText()).isEmpty();
+    assertThat(compat.get("message").get("names").asText()).isEqualTo("bk_iam-1709878117");
+    assertThat(exchange(healthOnly, get("/v1/health/bk_iam")).status()).isEqualTo(200);
+    assertThat(exchange(healthOnly, get("/healthz")).status()).isEqualTo(200);
+    assertThat(exchange(healthOnly, get("/metrics")).status()).isEqualTo(200);
+  }
+
+  @Test
+  void probeOutput_hiddenByDefault_shownWhenAsked() throws Exception {
+    ContainerRecord base = running("web");
+    registry.replaceAll(List.of(new ContainerRecord(base.id(), base.name(), base.image(), base.command(),
+        base.created(), base.state(), HealthStatus.HEALTHY, 0,
+        ImmutableList.of(new io.dockhealth.server.model.ProbeResult(Instant.parse("2026-01-01T00:00:02Z"),
+            Instant.parse("2026-01-01T00:00:03Z"), 0, "token=s3cret\n")),
+        0, false, base.startedAt(), Optional.empty(), 0, ImmutableList.of(), ImmutableMap.of())));
+
+    JsonNode hidden = getResponse("/v1/containers/web").json().get("probes").get(0);
+    assertThat(hidden.get("output").asText()).isEmpty();
+    assertThat(hidden.get("exitCode").asInt()).isZero();
+    assertThat(getResponse("/v1/containers").body()).doesNotContain("s3cret");
+    HttpFrontEnd showing = frontEnd(new Exposure(Exposure.Details.FULL, true), new Metrics());
+    assertThat(exchange(showing, get("/v1/containers/web")).json().get("probes").get(0).get("output").asText())
+        .isEqualTo("token=s3cret\n");
   }
 
   @Test

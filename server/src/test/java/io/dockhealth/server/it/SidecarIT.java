@@ -22,14 +22,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.reflection.v1.ServerReflectionGrpc;
-import io.grpc.reflection.v1.ServerReflectionRequest;
-import io.grpc.reflection.v1.ServerReflectionResponse;
-import io.grpc.reflection.v1.ServiceResponse;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -192,28 +186,7 @@ class SidecarIT {
   void reflection_listsTheHealthAndContainerServices() throws Exception {
     ManagedChannel channel = NettyChannelBuilder.forAddress(sidecar.grpcAddress()).usePlaintext().build();
     try {
-      CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
-      StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
-          .withDeadlineAfter(5, TimeUnit.SECONDS)
-          .serverReflectionInfo(new StreamObserver<>() {
-            @Override
-            public void onNext(ServerReflectionResponse value) {
-              answer.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-              answer.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {}
-          });
-      requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
-      requests.onCompleted();
-
-      List<String> services = answer.get(5, TimeUnit.SECONDS).getListServicesResponse().getServiceList()
-          .stream().map(ServiceResponse::getName).toList();
+      List<String> services = Reflection.services(channel);
       assertThat(services).contains("grpc.health.v1.Health", "dockhealth.v1.ContainerHealth",
           "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection");
     } finally {
