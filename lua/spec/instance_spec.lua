@@ -118,6 +118,11 @@ describe("resty.dockhealth.instance", function()
             assert.are.same({ "10.0.0.11:8081" }, addrs((inst:choose("web"))))
         end)
 
+        it("says what a sidecar address may be", function()
+            refused({ topology = "local", sidecar = 4246 }, "sidecar: 4246 (expected an IP address and port such as"
+                .. " 10.0.0.1:80 or [::1]:80, or a unix socket such as unix:/run/dockhealth/http.sock)")
+        end)
+
         it("refuses a unix socket listed twice in both of its forms", function()
             refused({ topology = "cluster", hosts = {
                 { address = "10.0.0.11", sidecar = "unix:/run/dockhealth/http.sock" },

@@ -65,7 +65,7 @@ function _M.new(inst, sc)
         since = nil,
         in_sync = false,
         failures = 0,
-        -- This worker's last TLS session with the sidecar, resumed by the next new connection.
+        -- This worker's last TLS session with the sidecar, offered for resumption by the next new connection.
         tls_session = {},
         armed = false,
         running = false,

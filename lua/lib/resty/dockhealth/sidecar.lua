@@ -36,7 +36,8 @@ function _M.endpoint(spec, tls)
     else
         host, port = address.parse(spec)
         if not host then
-            return nil, port .. ", or a unix socket such as unix:/run/dockhealth/http.sock"
+            return nil, "expected an IP address and port such as 10.0.0.1:80 or [::1]:80, or a unix socket such"
+                .. " as unix:/run/dockhealth/http.sock"
         end
     end
     return {

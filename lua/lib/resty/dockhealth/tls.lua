@@ -18,6 +18,7 @@ local require = require
 local pcall = pcall
 local type = type
 local pairs = pairs
+local ipairs = ipairs
 local tostring = tostring
 local sub = string.sub
 
@@ -52,7 +53,7 @@ function _M.check(t, what)
             return nil, what .. ": unknown option " .. tostring(key) .. " (expected: " .. KEY_LIST .. ")"
         end
     end
-    for _, key in pairs({ "verify", "session_reuse" }) do
+    for _, key in ipairs({ "verify", "session_reuse" }) do
         if t[key] ~= nil and type(t[key]) ~= "boolean" then
             return nil, what .. "." .. key .. ": " .. tostring(t[key]) .. " (expected: true or false)"
         end
@@ -63,7 +64,7 @@ function _M.check(t, what)
         return nil, what .. ".server_name: " .. tostring(name) .. " (expected: a DNS name in the sidecar's"
             .. " certificate, such as dockhealth.internal: nginx checks names, not IP addresses)"
     end
-    for _, key in pairs({ "client_cert", "client_key" }) do
+    for _, key in ipairs({ "client_cert", "client_key" }) do
         local path = t[key]
         if path ~= nil and (type(path) ~= "string" or path == "") then
             return nil, what .. "." .. key .. ": " .. tostring(path) .. " (expected: the path of a PEM file)"
