@@ -181,6 +181,20 @@ describe("resty.dockhealth.tls", function()
                 "tls.client_cert: " .. big .. " (expected: a PEM file of at most 1 MiB)")
         end)
 
+        it("says so when this nginx has no ngx.ssl", function()
+            local ssl = package.loaded["ngx.ssl"]
+            package.loaded["ngx.ssl"] = nil
+            package.preload["ngx.ssl"] = function() error("no SSL here") end
+            local c, k = cert("one"), key("one")
+            local s, err = tls.settings({ server_name = "a.internal", client_cert = c, client_key = k }, "tls", {})
+            package.preload["ngx.ssl"] = nil
+            package.loaded["ngx.ssl"] = ssl
+            assert.is_nil(s)
+            assert.are.equal(1, err:find("tls.client_cert: " .. c .. " (mutual TLS needs lua-resty-core's ngx.ssl,"
+                .. " and nginx built with SSL: ", 1, true), err)
+            assert.truthy(err:find("no SSL here", 1, true), err)
+        end)
+
         it("refuses a key that is not the certificate's", function()
             local c, k = cert("one"), key("two")
             refused({ server_name = "a.internal", client_cert = c, client_key = k },

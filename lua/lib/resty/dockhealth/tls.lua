@@ -143,7 +143,11 @@ local function identity(cert_path, key_path)
     if not key_pem then
         return nil, "client_key", err
     end
-    local ssl = require "ngx.ssl"
+    local found, ssl = pcall(require, "ngx.ssl")
+    if not found then
+        return nil, "client_cert", "mutual TLS needs lua-resty-core's ngx.ssl, and nginx built with SSL: "
+            .. tostring(ssl)
+    end
     local chain
     chain, err = ssl.parse_pem_cert(cert_pem)
     if not chain then
