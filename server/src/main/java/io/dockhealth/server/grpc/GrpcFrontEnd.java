@@ -142,6 +142,7 @@ public final class GrpcFrontEnd extends AbstractIdleService {
         socketFile.publish();
       }
     } catch (IOException | RuntimeException e) {
+      removeSocketFile();
       server.shutdownNow();
       afterTermination();
       throw e;
@@ -157,6 +158,7 @@ public final class GrpcFrontEnd extends AbstractIdleService {
    */
   @Override
   protected void shutDown() throws Exception {
+    removeSocketFile();
     server.shutdown();
     health.endStreams(OpenStreams.SHUTTING_DOWN);
     if (containers != null) {
@@ -175,9 +177,15 @@ public final class GrpcFrontEnd extends AbstractIdleService {
       registry.removeListener(containers);
     }
     if (socketFile != null) {
-      socketFile.remove();
       boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** While the listener is still open: see {@link UnixSocketFile#remove()}. */
+  private void removeSocketFile() {
+    if (socketFile != null) {
+      socketFile.remove();
     }
   }
 

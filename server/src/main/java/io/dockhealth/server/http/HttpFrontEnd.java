@@ -219,12 +219,12 @@ public final class HttpFrontEnd extends AbstractIdleService {
   @Override
   protected void shutDown() throws Exception {
     registry.removeListener(polls);
+    if (socketFile != null) {
+      socketFile.remove();
+    }
     Channel listening = server;
     if (listening != null) {
       listening.close().syncUninterruptibly();
-    }
-    if (socketFile != null) {
-      socketFile.remove();
     }
     // Each answer runs on its connection's event loop before the close queued there after it.
     polls.releaseAll();
