@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The packages follow the data flow, read from the source tree: docker writes the model; grpc and
  * http are siblings that read snapshots and share the api package (proto mapping, name rules,
- * durations); none of them reaches up into the CLI and the assembly of this package (Main, Flags,
- * Sidecar, SidecarConfig), and Docker never depends on a front end.
+ * durations), net (the connection cap) and logging (client faults, one-line logs); none of them
+ * reaches up into the CLI and the assembly of this package (Main, Flags, Sidecar, SidecarConfig),
+ * and Docker never depends on a front end. net and logging depend on nothing of ours.
  */
 class PackageDependenciesTest {
   private static final Path SOURCES = Path.of("src/main/java/io/dockhealth/server");
@@ -35,7 +36,9 @@ class PackageDependenciesTest {
       "api", Set.of("docker", "grpc", "http", "metrics", ROOT),
       "grpc", Set.of("docker", "http", ROOT),
       "http", Set.of("docker", "grpc", ROOT),
-      "metrics", Set.of("grpc", "http", ROOT));
+      "metrics", Set.of("grpc", "http", "net", "logging", ROOT),
+      "net", Set.of("model", "docker", "api", "grpc", "http", "metrics", "logging", ROOT),
+      "logging", Set.of("model", "docker", "api", "grpc", "http", "metrics", "net", ROOT));
 
   /** A reference to a class of ours, by import or by its full name: a package, or a root class. */
   private static final Pattern REFERENCE = Pattern.compile("\\bio\\.dockhealth\\.server\\.([a-z]\\w*|[A-Z]\\w*|\\*)");

@@ -9,6 +9,7 @@ import io.dockhealth.server.model.ServingStatus;
 import io.dockhealth.server.model.Snapshot;
 import io.dockhealth.server.model.SnapshotListener;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -19,7 +20,9 @@ import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The sidecar's Prometheus metrics: what the Docker side did, what the model holds, and what the
@@ -78,6 +81,26 @@ public final class Metrics {
       .help("HTTP requests by route template and status code")
       .labelNames("route", "code")
       .register(registry);
+
+  /** Each listener's counts of connections refused and reclaimed, read at each scrape. */
+  private final Map<String, LongSupplier[]> connectionCaps = new ConcurrentSkipListMap<>();
+
+  {
+    CounterWithCallback.builder()
+        .name("dockhealth_connections_refused_total")
+        .help("Connections closed as they were accepted, every slot under the listener's cap answering a request")
+        .labelNames("listener")
+        .callback(callback -> connectionCaps.forEach((listener, counts) ->
+            callback.call(counts[0].getAsLong(), listener)))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("dockhealth_connections_reclaimed_total")
+        .help("Connections closed to give their slot to a newer one: silent, slow or idle ones first")
+        .labelNames("listener")
+        .callback(callback -> connectionCaps.forEach((listener, counts) ->
+            callback.call(counts[1].getAsLong(), listener)))
+        .register(registry);
+  }
 
   private final DockerStats docker = new DockerStats() {
     @Override
@@ -178,6 +201,22 @@ public final class Metrics {
   /** Open HTTP connections, read at each scrape. */
   public void httpConnections(IntSupplier open) {
     gauge("dockhealth_http_connections", "Open HTTP connections", open);
+  }
+
+  /** Open gRPC connections, read at each scrape. */
+  public void grpcConnections(IntSupplier open) {
+    gauge("dockhealth_grpc_connections", "Open gRPC connections", open);
+  }
+
+  /**
+   * A listener's connection cap: connections it refused and connections it closed to reclaim their
+   * slot, read at each scrape.
+   *
+   * @param listener {@code http} or {@code grpc}
+   */
+  public void connectionCap(String listener, LongSupplier refused, LongSupplier reclaimed) {
+    connectionCaps.put(checkNotNull(listener, "listener"),
+        new LongSupplier[] {checkNotNull(refused, "refused"), checkNotNull(reclaimed, "reclaimed")});
   }
 
   private void gauge(String name, String help, IntSupplier value) {
