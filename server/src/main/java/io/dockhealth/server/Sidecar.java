@@ -43,6 +43,9 @@ public final class Sidecar {
 
   private Sidecar(SidecarConfig config) {
     this.config = checkNotNull(config, "config");
+    // First, so that a limit too low to run stops the start before anything is made.
+    FileDescriptorBudget caps = FileDescriptorBudget.of(config.httpLimits(), config.grpcLimits());
+    caps.warning().ifPresent(logger::warn);
     this.timer = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("dockhealth-timer").setDaemon(true).build());
     this.registry = new Registry(config.rules(), config.staleGrace(), config.forgetAfter(), Clock.systemUTC(),
@@ -51,11 +54,11 @@ public final class Sidecar {
         DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval()), registry, Ticker.systemTicker(),
         metrics.docker());
     this.grpc = new GrpcFrontEnd(config.grpcAddress(), registry, config.maxWatchStreams(),
-        config.serviceFromAuthority(), metrics);
+        config.serviceFromAuthority(), caps.grpc(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
-    this.http = new HttpFrontEnd(config.httpAddress(), config.compatPrefix(), config.httpMaxConnections(), registry,
-        metrics, Clock.systemUTC());
+    this.http = new HttpFrontEnd(config.httpAddress(), config.compatPrefix(), caps.http(), registry, metrics,
+        Clock.systemUTC());
   }
 
   /**

@@ -3,7 +3,9 @@ package io.dockhealth.server;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import io.dockhealth.server.grpc.GrpcLimits;
 import io.dockhealth.server.http.HttpFrontEnd;
+import io.dockhealth.server.http.HttpLimits;
 import io.dockhealth.server.model.ServiceRules;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -25,7 +27,9 @@ import java.util.Optional;
  * @param serviceFromAuthority whether a request for "" names its service in its authority
  * @param httpAddress where the HTTP gateway listens
  * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
- * @param httpMaxConnections the most HTTP connections open at once
+ * @param httpLimits what the HTTP gateway lets a client do: connections, request time, Host names
+ * @param grpcLimits what the gRPC server lets a client do: connections, calls and Watch streams per
+ *     connection, handshake and idle times
  */
 public record SidecarConfig(
     InetSocketAddress grpcAddress,
@@ -39,7 +43,8 @@ public record SidecarConfig(
     boolean serviceFromAuthority,
     InetSocketAddress httpAddress,
     String compatPrefix,
-    int httpMaxConnections) {
+    HttpLimits httpLimits,
+    GrpcLimits grpcLimits) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -52,6 +57,7 @@ public record SidecarConfig(
     checkNotNull(httpAddress, "httpAddress");
     Optional<String> prefixProblem = HttpFrontEnd.compatPrefixProblem(compatPrefix);
     checkArgument(prefixProblem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, prefixProblem.orElse(""));
-    checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
+    checkNotNull(httpLimits, "httpLimits");
+    checkNotNull(grpcLimits, "grpcLimits");
   }
 }

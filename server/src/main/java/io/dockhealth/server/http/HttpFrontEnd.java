@@ -4,12 +4,18 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.util.concurrent.AbstractIdleService;
+import com.google.common.annotations.VisibleForTesting;
+import com.google.common.base.Ticker;
+import io.dockhealth.server.logging.ClientFaults;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.net.ConnectionCap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -26,11 +32,12 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.flow.FlowControlHandler;
-import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.handler.timeout.WriteTimeoutHandler;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -38,8 +45,8 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +59,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * HttpFrontEnd http = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 4246),
- *     "/container-healthcheck", 10_000, registry, metrics, Clock.systemUTC());
+ *     "/container-healthcheck", HttpLimits.of(10_000), registry, metrics, Clock.systemUTC());
  * http.startAsync().awaitRunning();
  * // curl -i 127.0.0.1:4246/v1/health/web-1
  * }</pre>
@@ -85,33 +92,42 @@ public final class HttpFrontEnd extends AbstractIdleService {
   private final InetSocketAddress requested;
   private final Registry registry;
   private final Metrics metrics;
-  private final int maxConnections;
+  private final HttpLimits limits;
   private final Router router;
   private final Endpoints endpoints;
   private final LongPolls polls;
-  private final AtomicInteger connections = new AtomicInteger();
+  private final ClientFaults faults;
+  private final ConnectionCap cap;
+  private final ByteBuf refusal;
   private final ChannelGroup channels = new DefaultChannelGroup("dockhealth-http", GlobalEventExecutor.INSTANCE);
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private volatile Channel server;
+  private volatile HttpHandler.Shared shared;
 
   /**
    * @param compatPrefix where the drop-in routes live, such as {@code /container-healthcheck}, or
    *     empty; see {@link #compatPrefixProblem}
-   * @param maxConnections the most connections open at once; more are answered 503 and closed
+   * @param limits connections, request time and the Host names answered
    */
-  public HttpFrontEnd(InetSocketAddress address, String compatPrefix, int maxConnections, Registry registry,
+  public HttpFrontEnd(InetSocketAddress address, String compatPrefix, HttpLimits limits, Registry registry,
       Metrics metrics, Clock clock) {
     this.requested = checkNotNull(address, "address");
-    checkArgument(maxConnections > 0, "maxConnections: %s (expected: > 0)", maxConnections);
-    this.maxConnections = maxConnections;
+    this.limits = checkNotNull(limits, "limits");
     this.registry = checkNotNull(registry, "registry");
     this.metrics = checkNotNull(metrics, "metrics");
     this.router = new Router(compatPrefix);
     this.endpoints = new Endpoints(metrics, checkNotNull(clock, "clock"));
     this.polls = new LongPolls(registry);
+    this.faults = new ClientFaults(logger, Ticker.systemTicker());
+    // A refused connection goes on to configure(), which answers it 503 without reading it.
+    this.cap = new ConnectionCap(limits.maxConnections(),
+        connection -> connection.pipeline().fireUserEventTriggered(HttpHandler.RECLAIMED), true);
+    this.refusal = Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(refusalBytes()));
+    this.shared = shared(requested);
     metrics.longPolls(polls::open);
-    metrics.httpConnections(connections::get);
+    metrics.httpConnections(cap::open);
+    metrics.connectionCap("http", cap::refused, cap::evicted);
   }
 
   /**
@@ -120,6 +136,19 @@ public final class HttpFrontEnd extends AbstractIdleService {
    */
   public static Optional<String> compatPrefixProblem(String prefix) {
     return Router.compatPrefixProblem(prefix);
+  }
+
+  private HttpHandler.Shared shared(InetSocketAddress listening) {
+    return new HttpHandler.Shared(router, endpoints, polls, registry, metrics,
+        HostAllowList.of(limits.allowedHosts(), listening), limits.requestTimeout(), faults);
+  }
+
+  /**
+   * What is wrong with a name given to answer as {@code Host}, phrased as what is expected; empty
+   * when it is fine. Main checks {@code --http-allowed-hosts} with it.
+   */
+  public static Optional<String> allowedHostProblem(String host) {
+    return HostAllowList.problem(host);
   }
 
   @Override
@@ -133,6 +162,8 @@ public final class HttpFrontEnd extends AbstractIdleService {
       server = new ServerBootstrap()
           .group(boss, workers)
           .channel(NioServerSocketChannel.class)
+          // Ahead of Netty's acceptor: every connection takes a slot, or is refused, as it is accepted.
+          .handler(cap.acceptor())
           // Requests are read one at a time, when the previous one is answered (see HttpHandler).
           .childOption(ChannelOption.AUTO_READ, false)
           .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -149,28 +180,49 @@ public final class HttpFrontEnd extends AbstractIdleService {
       shutDownGroups();
       throw e;
     }
+    // The Host names answered include the address bound, now known.
+    shared = shared(address());
     logger.info("HTTP listening on {}", address());
   }
 
   /**
-   * Sets up a new connection: idle timeout, Netty's HTTP/1.1 codec with our limits (an over-long
-   * request line or header block fails decoding and is answered 414 or 431), the aggregator, and
-   * flow control so that requests are handled one at a time. Tests call it on an EmbeddedChannel.
+   * Sets up a new connection: a connection refused by the cap is answered 503 and closed, unread;
+   * one with a slot gets the write timeout, Netty's HTTP/1.1 decoder with our limits and strict
+   * rules (an over-long request line or header block fails decoding and is answered 414 or 431),
+   * the aggregator, and flow control so that requests are handled one at a time. Tests call it on
+   * an EmbeddedChannel admitted by {@link #acceptor()}.
    */
   void configure(Channel channel) {
-    int open = connections.incrementAndGet();
-    channel.closeFuture().addListener(f -> connections.decrementAndGet());
     channels.add(channel);
+    ConnectionCap.Slot slot = ConnectionCap.slotOf(channel).orElse(null);
+    if (slot == null) {
+      channel.pipeline().addLast(new Refusal());
+      return;
+    }
+    HttpHandler handler = new HttpHandler(shared, slot);
     channel.pipeline()
-        .addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))
-        .addLast(new HttpServerCodec(new HttpDecoderConfig()
+        .addLast(new WriteTimeoutHandler(limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS))
+        .addLast(new ChannelInboundHandlerAdapter() {
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            handler.bytesArrived();
+            ctx.fireChannelRead(msg);
+          }
+        })
+        .addLast(new StrictRequestDecoder(new HttpDecoderConfig()
             .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
             .setMaxHeaderSize(MAX_HEADER_BYTES)
             .setStrictLineParsing(true)))
+        .addLast(new HttpResponseEncoder())
         .addLast(new Aggregator())
         .addLast(new FlowControlHandler())
-        .addLast(new HttpHandler(router, endpoints, polls, registry, metrics,
-            open > maxConnections ? maxConnections : 0));
+        .addLast(handler);
+  }
+
+  /** The cap's handler for the listening channel, for tests that admit EmbeddedChannels with it. */
+  @VisibleForTesting
+  ChannelHandler acceptor() {
+    return cap.acceptor();
   }
 
   /** The registry listener that wakes long-polls; tests that call {@link #configure} add it themselves. */
@@ -207,6 +259,33 @@ public final class HttpFrontEnd extends AbstractIdleService {
   /** Requests parked in a long-poll now. */
   public int openLongPolls() {
     return polls.open();
+  }
+
+  /**
+   * Answers a connection the cap refused, every slot being busy: one 503 written as soon as it is
+   * registered, then closed, its request never read. The bytes are made once per gateway.
+   */
+  private final class Refusal extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.writeAndFlush(refusal.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private byte[] refusalBytes() {
+    Reply reply = Endpoints.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "too many connections: every one of the "
+        + limits.maxConnections() + " this server takes (--http-max-connections) is answering a request; retry"
+        + " later", false);
+    String head = "HTTP/1.1 503 Service Unavailable\r\n"
+        + "content-type: " + reply.contentType() + "\r\n"
+        + "content-length: " + reply.body().length + "\r\n"
+        + "cache-control: no-store\r\n"
+        + "connection: close\r\n\r\n";
+    byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
+    byte[] bytes = new byte[headBytes.length + reply.body().length];
+    System.arraycopy(headBytes, 0, bytes, 0, headBytes.length);
+    System.arraycopy(reply.body(), 0, bytes, headBytes.length, reply.body().length);
+    return bytes;
   }
 
   /** Netty's aggregator, with a 413 that says what was wrong, like every other error. */

@@ -11,24 +11,33 @@ import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
 import io.dockhealth.server.testing.FakeClock;
+import io.grpc.CallOptions;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class MetricsInterceptorTest {
+/** Calls counted as the transport ends them, by method and status code. */
+class CallMetricsTest {
   private final FakeClock clock = new FakeClock(Instant.parse("2026-11-23T10:00:00Z"));
   private final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
       Duration.ofSeconds(60), clock, clock);
@@ -42,7 +51,9 @@ class MetricsInterceptorTest {
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name)
         .directExecutor()
-        .addService(ServerInterceptors.intercept(health, new MetricsInterceptor(metrics)))
+        .addService(health)
+        .addStreamTracerFactory(new CallMetrics(metrics, Set.of(HealthGrpc.getCheckMethod().getFullMethodName(),
+            HealthGrpc.getWatchMethod().getFullMethodName())))
         .build()
         .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
@@ -89,5 +100,42 @@ class MetricsInterceptorTest {
         .contains("dockhealth_grpc_requests_total{code=\"OK\",method=\"grpc.health.v1.Health/Check\"} 1.0")
         .contains("dockhealth_grpc_requests_total{code=\"NOT_FOUND\",method=\"grpc.health.v1.Health/Check\"} 1.0")
         .contains("dockhealth_grpc_requests_total{code=\"CANCELLED\",method=\"grpc.health.v1.Health/Watch\"} 1.0"));
+  }
+
+  @Test
+  void aMethodTheServerDoesNotHave_isCountedAsUnimplementedUnderOneLabel() throws Exception {
+    start();
+    for (String name : List.of("x.Y/Z", "a.B/C")) {
+      MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName(name)
+          .setRequestMarshaller(new BytesMarshaller())
+          .setResponseMarshaller(new BytesMarshaller())
+          .build();
+      assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, method,
+          CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), new byte[0]))
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
+    }
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(scrape())
+        .contains("dockhealth_grpc_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\"} 2.0")
+        .doesNotContain("x.Y/Z"));
+  }
+
+  private static final class BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
   }
 }
