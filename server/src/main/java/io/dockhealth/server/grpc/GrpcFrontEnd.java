@@ -17,6 +17,7 @@ import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -68,8 +69,7 @@ public final class GrpcFrontEnd extends AbstractIdleService {
         .flatMap(service -> service.getMethods().stream())
         .map(method -> method.getMethodDescriptor().getFullMethodName())
         .collect(Collectors.toUnmodifiableSet());
-    // A reclaimed connection is closed outright: it has no call open.
-    this.cap = new ConnectionCap(limits.maxConnections(), Channel::close, false);
+    this.cap = ConnectionCap.forTransport(limits.maxConnections(), GrpcFrontEnd::closeAtTheSocket);
     GrpcConnections connections = new GrpcConnections(cap, limits.maxWatchesPerConnection(), Set.of(
         HealthGrpc.getWatchMethod().getFullMethodName(),
         ContainerHealthGrpc.getWatchContainersMethod().getFullMethodName()));
@@ -107,6 +107,20 @@ public final class GrpcFrontEnd extends AbstractIdleService {
     this.server = builder.build();
     metrics.grpcConnections(cap::open);
     metrics.connectionCap("grpc", cap::refused, cap::evicted);
+  }
+
+  /**
+   * Closes a reclaimed connection outright: it has no call open. Below grpc-java's handler, whose
+   * close is a graceful GOAWAY and ping that waits up to 10 s for a client that never answers (a
+   * silent one), holding the descriptor all along.
+   */
+  private static void closeAtTheSocket(Channel connection) {
+    ChannelHandlerContext first = connection.pipeline().firstContext();
+    if (first != null) {
+      first.close();
+    } else {
+      connection.close();
+    }
   }
 
   @Override

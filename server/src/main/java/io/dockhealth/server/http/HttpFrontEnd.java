@@ -121,8 +121,8 @@ public final class HttpFrontEnd extends AbstractIdleService {
     this.polls = new LongPolls(registry);
     this.faults = new ClientFaults(logger, Ticker.systemTicker());
     // A refused connection goes on to configure(), which answers it 503 without reading it.
-    this.cap = new ConnectionCap(limits.maxConnections(),
-        connection -> connection.pipeline().fireUserEventTriggered(HttpHandler.RECLAIMED), true);
+    this.cap = ConnectionCap.forHandlers(limits.maxConnections(),
+        connection -> connection.pipeline().fireUserEventTriggered(HttpHandler.RECLAIMED));
     this.refusal = Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(refusalBytes()));
     this.shared = shared(requested);
     metrics.longPolls(polls::open);

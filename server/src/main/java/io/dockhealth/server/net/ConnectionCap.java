@@ -14,10 +14,12 @@ import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -39,8 +41,14 @@ import javax.annotation.Nullable;
  * connections and send nothing, or send slowly, can neither exceed the cap nor keep others out,
  * and a newcomer that sends its request at once is the last one a flood would evict.
  *
+ * <p>A connection holds its file descriptor until its close is done on its event loop, so
+ * connections being closed (reclaimed, or refused and being answered) are counted too: while
+ * {@value #MAX_CLOSING} of them are, the listener stops accepting (new connections wait in the
+ * kernel's backlog, holding no descriptor) until half of them are gone. So a burst of connects
+ * never takes the process past {@code max} plus a few dozen descriptors.
+ *
  * <pre>{@code
- * ConnectionCap cap = new ConnectionCap(1000, ch -> ch.close(), false);
+ * ConnectionCap cap = ConnectionCap.forHandlers(1000, ch -> ch.close());
  * new ServerBootstrap().handler(cap.acceptor())...;   // or cap.wrap(channelFactory) for grpc-java
  * ConnectionCap.slotOf(child).enter(State.BUSY);       // as the connection's requests come and go
  * }</pre>
@@ -58,11 +66,15 @@ public final class ConnectionCap {
     BUSY,
   }
 
+  /** Connections closing before the listener pauses; with one read's accepts, what a cap may exceed. */
+  static final int MAX_CLOSING = 16;
+
   private static final AttributeKey<Slot> SLOT = AttributeKey.valueOf(ConnectionCap.class, "slot");
 
   private final int max;
   private final Consumer<Channel> evict;
-  private final boolean handOverRefused;
+  /** Whether the listener's own handlers follow each connection (else a transport, by address). */
+  private final boolean ownHandlers;
   private final Object lock = new Object();
 
   /** The reclaimable slots of each state but BUSY, oldest first. */
@@ -72,28 +84,54 @@ public final class ConnectionCap {
   @GuardedBy("lock")
   private int open;
 
+  /** Connections reclaimed or refused whose close is not done yet. */
+  @GuardedBy("lock")
+  private int closing;
+
+  /** Listening channels paused until fewer connections are closing. */
+  @GuardedBy("lock")
+  private final Set<Channel> paused = new HashSet<>();
+
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong evicted = new AtomicLong();
   private final Map<SocketAddress, Slot> byRemoteAddress = new ConcurrentHashMap<>();
   private final ChannelHandler acceptor = new Acceptor();
 
-  /**
-   * @param max the most connections held at once
-   * @param evict closes a connection whose slot was reclaimed; runs on the connection's event loop
-   * @param handOverRefused whether a refused connection still goes on to the listener's child
-   *     handler, without a slot (see {@link #slotOf}), to be answered cheaply and closed, as HTTP's
-   *     503 is; otherwise it is closed at accept
-   */
-  public ConnectionCap(int max, Consumer<Channel> evict, boolean handOverRefused) {
+  private ConnectionCap(int max, Consumer<Channel> evict, boolean ownHandlers) {
     checkArgument(max > 0, "max: %s (expected: > 0)", max);
     this.max = max;
     this.evict = checkNotNull(evict, "evict");
-    this.handOverRefused = handOverRefused;
+    this.ownHandlers = ownHandlers;
     for (State state : State.values()) {
       if (state != State.BUSY) {
         waiting.put(state, new LinkedHashSet<>());
       }
     }
+  }
+
+  /**
+   * A cap for a listener whose own handlers follow each connection through {@link #slotOf}: a
+   * refused connection still goes on to the child handler, without a slot, to be answered cheaply
+   * and closed (HTTP's 503).
+   *
+   * @param max the most connections held at once
+   * @param evict closes a connection whose slot was reclaimed; runs on the connection's event loop
+   */
+  public static ConnectionCap forHandlers(int max, Consumer<Channel> evict) {
+    return new ConnectionCap(max, evict, true);
+  }
+
+  /**
+   * A cap for a transport that is not ours, such as grpc-java's, which follows connections by
+   * remote address ({@link #slotFrom}): a refused connection is closed at accept, and one whose
+   * address does not tell connections apart (a unix socket) is never reclaimed, since its calls
+   * cannot be seen.
+   *
+   * @param max the most connections held at once
+   * @param evict closes a connection whose slot was reclaimed; runs on the connection's event loop
+   */
+  public static ConnectionCap forTransport(int max, Consumer<Channel> evict) {
+    return new ConnectionCap(max, evict, false);
   }
 
   /** The handler to put on the listening channel's pipeline, ahead of Netty's acceptor. */
@@ -115,7 +153,7 @@ public final class ConnectionCap {
     };
   }
 
-  /** The slot of an accepted connection; empty when it was refused (see {@code handOverRefused}). */
+  /** The slot of an accepted connection; empty when it was refused (see {@link #forHandlers}). */
   public static Optional<Slot> slotOf(Channel connection) {
     return Optional.ofNullable(connection.attr(SLOT).get());
   }
@@ -154,11 +192,19 @@ public final class ConnectionCap {
       victim = open < max ? null : reclaim();
       if (open >= max) {
         refused.incrementAndGet();
+        if (ownHandlers) {
+          closing++; // answered and closed on its event loop
+          connection.closeFuture().addListener(f -> closed());
+        }
         return null;
       }
       slot = new Slot(connection);
       open++;
-      waiting.get(State.FRESH).add(slot);
+      if (!ownHandlers && slot.remoteAddress == null) {
+        slot.state = State.BUSY;
+      } else {
+        waiting.get(State.FRESH).add(slot);
+      }
     }
     connection.attr(SLOT).set(slot);
     if (slot.remoteAddress != null) {
@@ -185,11 +231,34 @@ public final class ConnectionCap {
         Slot victim = oldest.next();
         oldest.remove();
         victim.gone = true;
+        victim.reclaimed = true;
         open--;
+        closing++;
         return victim;
       }
     }
     return null;
+  }
+
+  /** A reclaimed or refused connection's close is done: accept again once few are left. */
+  private void closed() {
+    // Pausing and resuming under the lock, so that a resume never overtakes the pause it undoes.
+    synchronized (lock) {
+      closing--;
+      if (closing <= MAX_CLOSING / 2) {
+        paused.forEach(listener -> listener.config().setAutoRead(true));
+        paused.clear();
+      }
+    }
+  }
+
+  /** Stops {@code listener} accepting while too many connections are closing. */
+  private void pauseIfClosing(Channel listener) {
+    synchronized (lock) {
+      if (closing >= MAX_CLOSING && paused.add(listener)) {
+        listener.config().setAutoRead(false);
+      }
+    }
   }
 
   /** One connection's place under the cap. */
@@ -204,6 +273,10 @@ public final class ConnectionCap {
     /** Reclaimed or closed: the slot is free and the connection is going. */
     @GuardedBy("lock")
     private boolean gone;
+
+    /** Reclaimed: its close is counted as closing until done. */
+    @GuardedBy("lock")
+    private boolean reclaimed;
 
     private Slot(Channel connection) {
       this.connection = connection;
@@ -234,7 +307,9 @@ public final class ConnectionCap {
     }
 
     private void release() {
+      boolean wasReclaimed;
       synchronized (lock) {
+        wasReclaimed = reclaimed;
         if (!gone) {
           gone = true;
           open--;
@@ -246,6 +321,9 @@ public final class ConnectionCap {
       if (remoteAddress != null) {
         byRemoteAddress.remove(remoteAddress, this);
       }
+      if (wasReclaimed) {
+        closed();
+      }
     }
   }
 
@@ -254,13 +332,14 @@ public final class ConnectionCap {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       Channel connection = (Channel) msg;
-      if (admit(connection) != null || handOverRefused) {
+      if (admit(connection) != null || ownHandlers) {
         ctx.fireChannelRead(connection);
       } else {
         // Not registered with an event loop yet, so close() has nowhere to run; this is how
         // Netty's own acceptor drops a connection it cannot register.
         connection.unsafe().closeForcibly();
       }
+      pauseIfClosing(ctx.channel());
     }
   }
 }

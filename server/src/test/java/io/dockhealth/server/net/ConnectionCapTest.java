@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** Slots taken in accept order, reclaimed from the least useful connection, refused only when all are busy. */
 class ConnectionCapTest {
   private final List<Channel> evicted = new ArrayList<>();
-  private final ConnectionCap cap = new ConnectionCap(3, evicted::add, false);
+  private final ConnectionCap cap = ConnectionCap.forHandlers(3, evicted::add);
   private final List<EmbeddedChannel> channels = new ArrayList<>();
 
   @AfterEach
@@ -109,5 +109,18 @@ class ConnectionCapTest {
     assertThat(cap.open()).isEqualTo(2);
     assertThat(cap.admit(new EmbeddedChannel(false, false))).isNotNull();
     assertThat(evictedNow()).isEmpty();
+  }
+
+  @Test
+  void forATransport_aConnectionWhoseAddressTellsNoneApart_isNeverReclaimed() throws Exception {
+    ConnectionCap transport = ConnectionCap.forTransport(1, evicted::add);
+    EmbeddedChannel unix = new EmbeddedChannel(false, false); // its address is no IP address and port
+    assertThat(transport.admit(unix)).isNotNull();
+    unix.register();
+    channels.add(unix);
+
+    assertThat(transport.admit(new EmbeddedChannel(false, false))).as("its calls cannot be seen").isNull();
+    assertThat(evictedNow()).isEmpty();
+    assertThat(transport.slotFrom(unix.remoteAddress())).isEmpty();
   }
 }
