@@ -126,6 +126,7 @@ public final class SidecarProcess implements AutoCloseable {
     private List<String> flags = List.of();
     private Path logFile;
     private Readiness readiness = Readiness.LISTENING;
+    private int fileDescriptorLimit;
 
     private Builder(String dockerHost) {
       this.dockerHost = dockerHost;
@@ -174,6 +175,15 @@ public final class SidecarProcess implements AutoCloseable {
 
     public Builder readiness(Readiness readiness) {
       this.readiness = readiness;
+      return this;
+    }
+
+    /**
+     * Starts the JVM under {@code ulimit -n limit} (soft and hard), through {@code /bin/sh}, which
+     * execs it, so {@link #pid()} is the JVM's; 0 (the default) keeps this process's limit.
+     */
+    public Builder fileDescriptorLimit(int limit) {
+      this.fileDescriptorLimit = limit;
       return this;
     }
 
@@ -230,6 +240,10 @@ public final class SidecarProcess implements AutoCloseable {
         "--http-address", "127.0.0.1:" + settings.httpPort,
         "--drain-period", settings.drainPeriod));
     command.addAll(settings.flags);
+    if (settings.fileDescriptorLimit > 0) {
+      // sh passes the command on as "$0" "$@", untouched by quoting.
+      command.addAll(0, List.of("/bin/sh", "-c", "ulimit -n " + settings.fileDescriptorLimit + " && exec \"$0\" \"$@\""));
+    }
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
