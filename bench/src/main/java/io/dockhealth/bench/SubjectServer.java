@@ -1,7 +1,9 @@
 package io.dockhealth.bench;
 
 import io.dockhealth.server.grpc.GrpcFrontEnd;
+import io.dockhealth.server.grpc.GrpcLimits;
 import io.dockhealth.server.http.HttpFrontEnd;
+import io.dockhealth.server.http.HttpLimits;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.Registry;
@@ -41,11 +43,12 @@ public final class SubjectServer {
     Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30), Duration.ofSeconds(60),
         Clock.systemUTC(), (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
     Metrics metrics = new Metrics();
-    GrpcFrontEnd grpc = new GrpcFrontEnd(new InetSocketAddress("127.0.0.1", 0), registry, 100_000, false, metrics);
+    GrpcFrontEnd grpc = new GrpcFrontEnd(new InetSocketAddress("127.0.0.1", 0), registry, 100_000, false,
+        GrpcLimits.defaults(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
-    HttpFrontEnd http = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 0), "/container-healthcheck", 10_000,
-        registry, metrics, Clock.systemUTC());
+    HttpFrontEnd http = new HttpFrontEnd(new InetSocketAddress("127.0.0.1", 0), "/container-healthcheck",
+        HttpLimits.of(10_000), registry, metrics, Clock.systemUTC());
 
     Map<String, ContainerRecord> containers = new LinkedHashMap<>();
     for (String name : Synthetic.names(args.getInt("names", 1000))) {

@@ -30,7 +30,7 @@ class ParseConfigTest {
     assertThat(config.forgetAfter()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.serviceFromAuthority()).isFalse();
     assertThat(config.httpLimits()).isEqualTo(new HttpLimits(10_000, Duration.ofSeconds(10), List.of()));
-    assertThat(config.grpcLimits()).isEqualTo(new GrpcLimits(1_000, 1_000, 500, Duration.ofSeconds(10),
+    assertThat(config.grpcLimits()).isEqualTo(new GrpcLimits(1_000, 10_000, 5_000, Duration.ofSeconds(10),
         Duration.ofMinutes(5)));
   }
 

@@ -18,8 +18,8 @@ import java.time.Duration;
 public record GrpcLimits(int maxConnections, int maxCallsPerConnection, int maxWatchesPerConnection,
     Duration handshakeTimeout, Duration maxConnectionIdle) {
   public static final int DEFAULT_MAX_CONNECTIONS = 1_000;
-  public static final int DEFAULT_MAX_CALLS_PER_CONNECTION = 1_000;
-  public static final int DEFAULT_MAX_WATCHES_PER_CONNECTION = 500;
+  public static final int DEFAULT_MAX_CALLS_PER_CONNECTION = 10_000;
+  public static final int DEFAULT_MAX_WATCHES_PER_CONNECTION = 5_000;
   public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
   public static final Duration DEFAULT_MAX_CONNECTION_IDLE = Duration.ofMinutes(5);
 
