@@ -3,6 +3,7 @@ package io.dockhealth.server.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import io.dockhealth.proto.health.v1.HealthGrpc;
 import io.dockhealth.testing.DockerEngine;
 import io.dockhealth.testing.HealthClient;
@@ -12,6 +13,7 @@ import io.grpc.reflection.v1.ServerReflectionGrpc;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
@@ -242,6 +244,9 @@ class LimitsIT {
 
   @Test
   void smallFileDescriptorLimit_floodOf1100SilentConnections_checkAndHealthzAreAnswered() throws Exception {
+    long ours = ((UnixOperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getMaxFileDescriptorCount();
+    assertThat(ours).as("this JVM's own file descriptor limit, which holds the flood's 2,200 connections;"
+        + " raise it with ulimit -n").isGreaterThan(4096);
     SidecarProcess sidecar = closing(SidecarProcess.builder(engine.host()).readiness(SidecarProcess.Readiness.IN_SYNC)
         .fileDescriptorLimit(1024).start());
     String warning = sidecar.log().stream().filter(line -> line.contains("WARN") && line.contains("ulimit -n) is 1024"))
