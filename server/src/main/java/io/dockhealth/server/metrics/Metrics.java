@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Function;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
@@ -82,23 +83,28 @@ public final class Metrics {
       .labelNames("route", "code")
       .register(registry);
 
-  /** Each listener's counts of connections refused and reclaimed, read at each scrape. */
-  private final Map<String, LongSupplier[]> connectionCaps = new ConcurrentSkipListMap<>();
+  /** A listener's counts of connections refused and reclaimed. */
+  private record CapCounts(LongSupplier refused, LongSupplier reclaimed) {}
+
+  /** Each listener's counts, read at each scrape. */
+  private final Map<String, CapCounts> connectionCaps = new ConcurrentSkipListMap<>();
 
   {
+    connectionCapCounter("dockhealth_connections_refused_total",
+        "Connections closed as they were accepted, every slot under the listener's cap answering a request",
+        CapCounts::refused);
+    connectionCapCounter("dockhealth_connections_reclaimed_total",
+        "Connections closed to give their slot to a newer one: silent, slow or idle ones first", CapCounts::reclaimed);
+  }
+
+  /** A counter by listener, read at each scrape from each listener's {@link #connectionCap}. */
+  private void connectionCapCounter(String name, String help, Function<CapCounts, LongSupplier> count) {
     CounterWithCallback.builder()
-        .name("dockhealth_connections_refused_total")
-        .help("Connections closed as they were accepted, every slot under the listener's cap answering a request")
+        .name(name)
+        .help(help)
         .labelNames("listener")
         .callback(callback -> connectionCaps.forEach((listener, counts) ->
-            callback.call(counts[0].getAsLong(), listener)))
-        .register(registry);
-    CounterWithCallback.builder()
-        .name("dockhealth_connections_reclaimed_total")
-        .help("Connections closed to give their slot to a newer one: silent, slow or idle ones first")
-        .labelNames("listener")
-        .callback(callback -> connectionCaps.forEach((listener, counts) ->
-            callback.call(counts[1].getAsLong(), listener)))
+            callback.call(count.apply(counts).getAsLong(), listener)))
         .register(registry);
   }
 
@@ -216,7 +222,7 @@ public final class Metrics {
    */
   public void connectionCap(String listener, LongSupplier refused, LongSupplier reclaimed) {
     connectionCaps.put(checkNotNull(listener, "listener"),
-        new LongSupplier[] {checkNotNull(refused, "refused"), checkNotNull(reclaimed, "reclaimed")});
+        new CapCounts(checkNotNull(refused, "refused"), checkNotNull(reclaimed, "reclaimed")));
   }
 
   private void gauge(String name, String help, IntSupplier value) {
