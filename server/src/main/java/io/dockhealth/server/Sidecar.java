@@ -49,6 +49,9 @@ public final class Sidecar {
 
   private Sidecar(SidecarConfig config) {
     this.config = checkNotNull(config, "config");
+    // First, so that a limit too low to run stops the start before anything is made.
+    FileDescriptorBudget caps = FileDescriptorBudget.of(config.httpLimits(), config.grpcLimits());
+    caps.warning().ifPresent(logger::warn);
     // One TLS for both listeners: the files are read, and reloaded, once for both.
     Optional<ServerTls> tls = config.listenerSecurity().tls().map(Sidecar::loadTls);
     this.timer = Executors.newSingleThreadScheduledExecutor(
@@ -61,12 +64,12 @@ public final class Sidecar {
         metrics.docker());
     this.grpc = new GrpcFrontEnd(ListenerSpec.of(config.grpcAddress(), tls, config.listenerSecurity().socketMode()),
         registry, config.maxWatchStreams(), config.maxWatchContainersStreams(), config.serviceFromAuthority(),
-        config.exposure(), metrics);
+        config.exposure(), caps.grpc(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
     metrics.watchContainersStreams(grpc::openContainerWatches);
     this.http = new HttpFrontEnd(ListenerSpec.of(config.httpAddress(), tls, config.listenerSecurity().socketMode()),
-        config.compatPrefix(), config.httpMaxConnections(), registry, config.exposure(), metrics, Clock.systemUTC());
+        config.compatPrefix(), caps.http(), registry, config.exposure(), metrics, Clock.systemUTC());
   }
 
   /** The TLS files, read; they were checked with the flags, but may have changed since. */

@@ -4,7 +4,9 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import io.dockhealth.server.api.Exposure;
+import io.dockhealth.server.grpc.GrpcLimits;
 import io.dockhealth.server.http.HttpFrontEnd;
+import io.dockhealth.server.http.HttpLimits;
 import io.dockhealth.server.model.ServiceRules;
 import io.dockhealth.server.net.ListenAddress;
 import io.dockhealth.server.net.ListenerSecurity;
@@ -29,11 +31,13 @@ import java.util.Optional;
  * @param serviceFromAuthority whether a request for "" names its service in its authority
  * @param httpAddress where the HTTP gateway listens: TCP or a unix socket
  * @param compatPrefix where the gateway's container-healthcheck routes live, or empty for the root
- * @param httpMaxConnections the most HTTP connections open at once
  * @param maxWatchContainersStreams the most WatchContainers streams open at once
  * @param drainNames whether every name, not only "", turns NOT_SERVING on shutdown
  * @param listenerSecurity who may connect: TLS for TCP listeners, the mode of unix sockets
  * @param exposure what clients see beyond health
+ * @param httpLimits what the HTTP gateway lets a client do: connections, request time, Host names
+ * @param grpcLimits what the gRPC server lets a client do: connections, calls and Watch streams per
+ *     connection, handshake and idle times
  */
 public record SidecarConfig(
     ListenAddress grpcAddress,
@@ -48,11 +52,12 @@ public record SidecarConfig(
     boolean serviceFromAuthority,
     ListenAddress httpAddress,
     String compatPrefix,
-    int httpMaxConnections,
     int maxWatchContainersStreams,
     boolean drainNames,
     ListenerSecurity listenerSecurity,
-    Exposure exposure) {
+    Exposure exposure,
+    HttpLimits httpLimits,
+    GrpcLimits grpcLimits) {
   public SidecarConfig {
     checkNotNull(grpcAddress, "grpcAddress");
     checkNotNull(dockerHost, "dockerHost");
@@ -66,12 +71,13 @@ public record SidecarConfig(
     checkNotNull(httpAddress, "httpAddress");
     Optional<String> prefixProblem = HttpFrontEnd.compatPrefixProblem(compatPrefix);
     checkArgument(prefixProblem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, prefixProblem.orElse(""));
-    checkArgument(httpMaxConnections > 0, "httpMaxConnections: %s (expected: > 0)", httpMaxConnections);
     checkArgument(maxWatchContainersStreams > 0, "maxWatchContainersStreams: %s (expected: > 0)",
         maxWatchContainersStreams);
     checkArgument(!(grpcAddress instanceof ListenAddress.Unix && grpcAddress.equals(httpAddress)),
         "httpAddress: %s (expected: another socket than grpcAddress's)", httpAddress);
     checkNotNull(listenerSecurity, "listenerSecurity");
     checkNotNull(exposure, "exposure");
+    checkNotNull(httpLimits, "httpLimits");
+    checkNotNull(grpcLimits, "grpcLimits");
   }
 }

@@ -4,17 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dockhealth.server.api.Exposure;
+import io.dockhealth.server.grpc.GrpcLimits;
+import io.dockhealth.server.http.HttpLimits;
 import io.dockhealth.server.model.GroupPolicy;
 import io.dockhealth.server.net.ListenAddress;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine.ParameterException;
 
-/** The naming and failure flags, as {@link Main#parseConfig} turns them into a configuration. */
+/** The naming, failure and limit flags, as {@link Main#parseConfig} turns them into a configuration. */
 class ParseConfigTest {
   @Test
   void defaults_matchTheReadme() {
@@ -38,6 +41,9 @@ class ParseConfigTest {
     assertThat(config.drainNames()).isFalse();
     assertThat(config.maxWatchStreams()).isEqualTo(100_000);
     assertThat(config.maxWatchContainersStreams()).isEqualTo(100);
+    assertThat(config.httpLimits()).isEqualTo(new HttpLimits(10_000, Duration.ofSeconds(10), List.of()));
+    assertThat(config.grpcLimits()).isEqualTo(new GrpcLimits(1_000, 10_000, 5_000, Duration.ofSeconds(10),
+        Duration.ofMinutes(5)));
   }
 
   @Test
@@ -50,6 +56,19 @@ class ParseConfigTest {
     assertThat(config.maxWatchStreams()).isEqualTo(7);
     assertThat(config.maxWatchContainersStreams()).isEqualTo(3);
     assertThat(Main.parseConfig("--docker-host=unix:///run/docker.sock", "--drain-names=false").drainNames()).isFalse();
+  }
+
+  @Test
+  void limitFlags_given_areTaken() {
+    SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock", "--http-max-connections=50",
+        "--http-request-timeout=3s", "--http-allowed-hosts= sidecar.internal, [fd00::1],10.0.0.11 ,",
+        "--grpc-max-connections=20", "--grpc-max-calls-per-connection=100", "--max-watch-streams-per-connection=7",
+        "--grpc-handshake-timeout=2s", "--grpc-max-connection-idle=1m");
+
+    assertThat(config.httpLimits()).isEqualTo(new HttpLimits(50, Duration.ofSeconds(3),
+        List.of("sidecar.internal", "[fd00::1]", "10.0.0.11")));
+    assertThat(config.grpcLimits()).isEqualTo(new GrpcLimits(20, 100, 7, Duration.ofSeconds(2), Duration.ofMinutes(1)));
+    assertThat(Main.parseConfig("--http-allowed-hosts=*").httpLimits().allowedHosts()).containsExactly("*");
   }
 
   @Test
@@ -97,6 +116,11 @@ class ParseConfigTest {
     "--stale-grace=forever           | --stale-grace    | a duration",
     "--forget-after=-5s              | --forget-after   | a duration",
     "--docker-timeout=0s             | --docker-timeout | a duration > 0",
+    "--http-allowed-hosts=a:80       | --http-allowed-hosts | without a port",
+    "--http-allowed-hosts=x,[::1     | --http-allowed-hosts | such as sidecar.internal",
+    "--http-request-timeout=0s       | --http-request-timeout | > 0",
+    "--grpc-handshake-timeout=0ms    | --grpc-handshake-timeout | > 0",
+    "--grpc-max-connection-idle=0s   | --grpc-max-connection-idle | > 0",
   })
   void badValue_namesTheFlagAndWhatWasExpected(String arg, String flag, String expected) {
     assertThatThrownBy(() -> Main.parseConfig("--docker-host=unix:///run/docker.sock", arg))
