@@ -25,8 +25,9 @@ import javax.annotation.Nullable;
  * that one client cannot take all of {@code --max-watch-streams}.
  *
  * <p>grpc-java tells a transport filter about a connection by its attributes, not its channel: the
- * slot is found by remote address, which tells TCP connections apart. A connection whose slot is
- * not found (a unix socket's, which the cap never reclaims; or one closing) goes on uncounted.
+ * slot is found by the remote address object in them, which is the channel's own (see
+ * {@link ConnectionCap#slotFrom}), so TCP and unix-socket connections alike are told apart. A
+ * connection whose slot is not found (one already closing) goes on uncounted.
  */
 final class GrpcConnections extends ServerTransportFilter implements ServerInterceptor {
   private static final Attributes.Key<Connection> CONNECTION = Attributes.Key.create("dockhealth-connection");

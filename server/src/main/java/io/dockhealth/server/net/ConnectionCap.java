@@ -3,6 +3,7 @@ package io.dockhealth.server.net;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import com.google.common.base.Equivalence;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
@@ -11,7 +12,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ServerChannel;
 import io.netty.util.AttributeKey;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.EnumMap;
 import java.util.HashSet;
@@ -73,7 +73,7 @@ public final class ConnectionCap {
 
   private final int max;
   private final Consumer<Channel> evict;
-  /** Whether the listener's own handlers follow each connection (else a transport, by address). */
+  /** Whether the listener's own handlers follow each connection (else a transport, by its address object). */
   private final boolean ownHandlers;
   private final Object lock = new Object();
 
@@ -94,7 +94,14 @@ public final class ConnectionCap {
 
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong evicted = new AtomicLong();
-  private final Map<SocketAddress, Slot> byRemoteAddress = new ConcurrentHashMap<>();
+
+  /**
+   * A transport's open connections by their remote address object, compared by identity, not by
+   * value: the channel keeps the address object it first read (Netty caches it; the JDK makes one
+   * per accepted socket), and grpc-java hands its transport filter that very object. So it tells
+   * every connection apart, a unix socket's too, whose clients all have the same unnamed address.
+   */
+  private final Map<Equivalence.Wrapper<SocketAddress>, Slot> byRemoteAddress = new ConcurrentHashMap<>();
   private final ChannelHandler acceptor = new Acceptor();
 
   private ConnectionCap(int max, Consumer<Channel> evict, boolean ownHandlers) {
@@ -123,9 +130,10 @@ public final class ConnectionCap {
 
   /**
    * A cap for a transport that is not ours, such as grpc-java's, which follows connections by
-   * remote address ({@link #slotFrom}): a refused connection is closed at accept, and one whose
-   * address does not tell connections apart (a unix socket) is never reclaimed, since its calls
-   * cannot be seen.
+   * their remote address object ({@link #slotFrom}), on TCP and unix sockets alike: a refused
+   * connection is closed at accept. A connection without an address object of its own (none, or
+   * one another open connection holds, which no socket channel gives) is never reclaimed, since its
+   * calls cannot be seen.
    *
    * @param max the most connections held at once
    * @param evict closes a connection whose slot was reclaimed; runs on the connection's event loop
@@ -158,9 +166,14 @@ public final class ConnectionCap {
     return Optional.ofNullable(connection.attr(SLOT).get());
   }
 
-  /** The slot of the open connection from this address; how a transport without the channel finds it. */
+  /**
+   * The slot of the open connection whose channel holds this very address object (the one its
+   * {@code remoteAddress()} returns); how a transport that does not give out its channels finds it.
+   */
   public Optional<Slot> slotFrom(@Nullable SocketAddress remoteAddress) {
-    return remoteAddress == null ? Optional.empty() : Optional.ofNullable(byRemoteAddress.get(remoteAddress));
+    return remoteAddress == null
+        ? Optional.empty()
+        : Optional.ofNullable(byRemoteAddress.get(Equivalence.identity().wrap(remoteAddress)));
   }
 
   /** Connections holding a slot now. */
@@ -186,6 +199,8 @@ public final class ConnectionCap {
    */
   @Nullable
   Slot admit(Channel connection) {
+    // Read now, before the transport reads it: the channel keeps this object and hands it out after.
+    SocketAddress remoteAddress = ownHandlers ? null : connection.remoteAddress();
     Slot victim;
     Slot slot;
     synchronized (lock) {
@@ -200,16 +215,13 @@ public final class ConnectionCap {
       }
       slot = new Slot(connection);
       open++;
-      if (!ownHandlers && slot.remoteAddress == null) {
+      if (!ownHandlers && !slot.index(remoteAddress)) {
         slot.state = State.BUSY;
       } else {
         waiting.get(State.FRESH).add(slot);
       }
     }
     connection.attr(SLOT).set(slot);
-    if (slot.remoteAddress != null) {
-      byRemoteAddress.put(slot.remoteAddress, slot);
-    }
     connection.closeFuture().addListener(f -> slot.release());
     if (victim != null) {
       evicted.incrementAndGet();
@@ -264,8 +276,10 @@ public final class ConnectionCap {
   /** One connection's place under the cap. */
   public final class Slot {
     private final Channel connection;
-    /** The remote address when it tells connections apart (TCP); null otherwise (unix sockets). */
-    @Nullable private final InetSocketAddress remoteAddress;
+    /** Its key in {@link #byRemoteAddress}; null when it is not there (a listener's own handlers follow it). */
+    @GuardedBy("lock")
+    @Nullable
+    private Equivalence.Wrapper<SocketAddress> key;
 
     @GuardedBy("lock")
     private State state = State.FRESH;
@@ -280,7 +294,20 @@ public final class ConnectionCap {
 
     private Slot(Channel connection) {
       this.connection = connection;
-      this.remoteAddress = connection.remoteAddress() instanceof InetSocketAddress inet ? inet : null;
+    }
+
+    /** Makes it found by {@link #slotFrom}; false when it cannot be told apart by its address object. */
+    @GuardedBy("lock")
+    private boolean index(@Nullable SocketAddress remoteAddress) {
+      if (remoteAddress == null) {
+        return false;
+      }
+      Equivalence.Wrapper<SocketAddress> wrapped = Equivalence.identity().wrap(remoteAddress);
+      if (byRemoteAddress.putIfAbsent(wrapped, this) != null) {
+        return false;
+      }
+      key = wrapped;
+      return true;
     }
 
     /**
@@ -308,8 +335,10 @@ public final class ConnectionCap {
 
     private void release() {
       boolean wasReclaimed;
+      Equivalence.Wrapper<SocketAddress> indexed;
       synchronized (lock) {
         wasReclaimed = reclaimed;
+        indexed = key;
         if (!gone) {
           gone = true;
           open--;
@@ -318,8 +347,8 @@ public final class ConnectionCap {
           }
         }
       }
-      if (remoteAddress != null) {
-        byRemoteAddress.remove(remoteAddress, this);
+      if (indexed != null) {
+        byRemoteAddress.remove(indexed, this);
       }
       if (wasReclaimed) {
         closed();

@@ -11,6 +11,7 @@ import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
+import io.dockhealth.server.net.ListenAddress;
 import io.dockhealth.server.net.ListenerSpec;
 import io.dockhealth.server.testing.FakeClock;
 import io.dockhealth.testing.HealthClient;
@@ -21,19 +22,31 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.stub.StreamObserver;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The gRPC server's limits over real loopback TCP, with an in-memory registry: connections under
@@ -43,13 +56,19 @@ import org.junit.jupiter.api.Test;
 class GrpcFrontEndTest {
   private static final Duration DEADLINE = Duration.ofSeconds(10);
 
+  /** Client event loops for unix-socket channels: grpc's own are for TCP. */
+  private static final EventLoopGroup UNIX_CLIENTS = new MultiThreadIoEventLoopGroup(1,
+      new DefaultThreadFactory("test-grpc-unix-client", true), NioIoHandler.newFactory());
+
   private final FakeClock clock = new FakeClock(Instant.parse("2026-11-23T10:00:00Z"));
   private final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
       Duration.ofSeconds(60), clock, clock);
   private final Metrics metrics = new Metrics();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final List<Socket> sockets = new ArrayList<>();
+  private final List<SocketChannel> unixConnections = new ArrayList<>();
   private GrpcFrontEnd server;
+  @TempDir Path directory;
 
   @AfterEach
   void stop() throws Exception {
@@ -59,15 +78,61 @@ class GrpcFrontEndTest {
     for (Socket socket : sockets) {
       socket.close();
     }
+    for (SocketChannel connection : unixConnections) {
+      connection.close();
+    }
     if (server != null) {
       server.stopAsync().awaitTerminated();
     }
   }
 
   private void start(GrpcLimits limits) {
-    server = new GrpcFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), registry, 100, 100, false,
-        Exposure.DEFAULT, limits, metrics);
+    start(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), limits);
+  }
+
+  private void start(ListenerSpec listener, GrpcLimits limits) {
+    server = new GrpcFrontEnd(listener, registry, 100, 100, false, Exposure.DEFAULT, limits, metrics);
     server.startAsync().awaitRunning();
+  }
+
+  private Path startOnUnixSocket(GrpcLimits limits) {
+    Path socket = directory.resolve("grpc.sock");
+    start(new ListenerSpec(new ListenAddress.Unix(socket), Optional.empty(), ListenerSpec.DEFAULT_SOCKET_MODE), limits);
+    return socket;
+  }
+
+  /** A channel of its own over the unix socket: one connection. */
+  private ManagedChannel unixChannel(Path socket) {
+    ManagedChannel channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(socket))
+        .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
+        .withOption(ChannelOption.SO_KEEPALIVE, null) // not a unix socket's option: Netty would warn
+        .eventLoopGroup(UNIX_CLIENTS)
+        .usePlaintext()
+        .build();
+    channels.add(channel);
+    return channel;
+  }
+
+  /** A unix-socket connection that sends nothing. */
+  private SocketChannel silentUnixConnection(Path socket) throws IOException {
+    SocketChannel connection = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+    unixConnections.add(connection);
+    return connection;
+  }
+
+  /** Whether the server closed the connection: reading what it sent ends before {@link #DEADLINE}. */
+  private static boolean closedByServer(SocketChannel connection) throws Exception {
+    return CompletableFuture.supplyAsync(() -> {
+      ByteBuffer buffer = ByteBuffer.allocate(4096);
+      try {
+        while (connection.read(buffer.clear()) >= 0) {
+          // the server's HTTP/2 settings, if any
+        }
+        return true;
+      } catch (IOException e) {
+        return true; // reset
+      }
+    }).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Limits with a handshake timeout long enough that only the cap closes silent connections. */
@@ -174,6 +239,31 @@ class GrpcFrontEndTest {
 
     assertThat(closedByServer(oldest)).isTrue();
     assertThat(metrics()).contains("dockhealth_connections_reclaimed_total{listener=\"grpc\"} 1.0");
+  }
+
+  /**
+   * Every client of a unix socket has the same unnamed address: the cap tells their connections
+   * apart all the same, and sees which have a call open.
+   */
+  @Test
+  void connectionCap_onAUnixSocket_silentThenIdleConnectionsGiveWay_oneWithAWatchOpenDoesNot() throws Exception {
+    Path socket = startOnUnixSocket(limits(3, 100, 10));
+    ManagedChannel watching = unixChannel(socket);
+    assertThat(watch(watching).get(10, TimeUnit.SECONDS)).isEqualTo(Status.OK);
+    ManagedChannel idle = unixChannel(socket);
+    check(idle);
+    SocketChannel silent = silentUnixConnection(socket);
+    await().atMost(DEADLINE).until(() -> metrics().contains("dockhealth_grpc_connections 3.0"));
+
+    assertThat(check(unixChannel(socket)).getStatus()).isNotNull();
+    assertThat(closedByServer(silent)).as("the silent connection went first").isTrue();
+    assertThat(idle.getState(false)).as("the idle one is still there").isEqualTo(ConnectivityState.READY);
+
+    assertThat(check(unixChannel(socket)).getStatus()).isNotNull();
+    await().atMost(DEADLINE).until(() -> idle.getState(false) != ConnectivityState.READY);
+    assertThat(watching.getState(false)).isEqualTo(ConnectivityState.READY);
+    assertThat(check(watching).getStatus()).as("the connection with a Watch open is kept").isNotNull();
+    assertThat(metrics()).contains("dockhealth_connections_reclaimed_total{listener=\"grpc\"} 2.0");
   }
 
   @Test

@@ -2,7 +2,7 @@ package io.dockhealth.server.it;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Many TCP connections a test holds open against a server, as a misbehaving client does: silent
+ * Many connections (TCP or unix socket) a test holds open against a server, as a misbehaving client does: silent
  * (connect and send nothing) or slowloris (send a request head one byte per tick, never ending it).
  * Every tick it drains what the server sent and notes the connections the server has closed; it
  * never reconnects them.
@@ -33,7 +33,7 @@ final class Flood implements AutoCloseable {
   private volatile int stillOpen;
   private long sent;
 
-  private Flood(InetSocketAddress target, int connections, boolean trickle, Duration tick) {
+  private Flood(SocketAddress target, int connections, boolean trickle, Duration tick) {
     this.trickle = trickle;
     try {
       for (int i = 0; i < connections; i++) {
@@ -50,12 +50,12 @@ final class Flood implements AutoCloseable {
   }
 
   /** {@code connections} connections that send nothing. */
-  static Flood silent(InetSocketAddress target, int connections) {
+  static Flood silent(SocketAddress target, int connections) {
     return new Flood(target, connections, false, Duration.ofMillis(200));
   }
 
   /** {@code connections} connections that each send a request head one byte every {@code tick}. */
-  static Flood slowloris(InetSocketAddress target, int connections, Duration tick) {
+  static Flood slowloris(SocketAddress target, int connections, Duration tick) {
     return new Flood(target, connections, true, tick);
   }
 

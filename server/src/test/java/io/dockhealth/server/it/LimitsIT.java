@@ -8,6 +8,7 @@ import io.dockhealth.proto.health.v1.HealthGrpc;
 import io.dockhealth.testing.DockerEngine;
 import io.dockhealth.testing.HealthClient;
 import io.dockhealth.testing.SidecarProcess;
+import io.dockhealth.testing.TestCertificates;
 import io.grpc.Status;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import java.io.ByteArrayOutputStream;
@@ -17,6 +18,7 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,12 +34,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What misbehaving clients can do to the packaged sidecar, over real sockets, each test with a
  * sidecar process of its own (so that no test depends on connections it does not own): floods of
- * silent and slowloris connections over the caps, abandoned long-polls, a small file-descriptor
- * limit, and hundreds of broken requests against the log.
+ * silent and slowloris connections over the caps (on TCP, TLS and unix-socket listeners),
+ * abandoned long-polls, a small file-descriptor limit, and hundreds of broken requests against the
+ * log.
  *
  * <p>Times are measured per request and logged; what is asserted is what load cannot change:
  * that each request is answered, and answered well, while the flood holds the server's slots.
@@ -48,6 +52,7 @@ class LimitsIT {
 
   private static DockerEngine engine;
   private final List<AutoCloseable> closing = new ArrayList<>();
+  @TempDir Path dir;
 
   @BeforeAll
   static void startEngine() {
@@ -202,6 +207,63 @@ class LimitsIT {
     // Each newcomer took one flood connection's slot: the rest still hold theirs.
     assertThat(silentHttp.stillOpen() + slowHttp.stillOpen()).isGreaterThanOrEqualTo(50 - 10 - 5);
     assertThat(silentGrpc.stillOpen()).isGreaterThanOrEqualTo(50 - 10 - 5);
+  }
+
+  /**
+   * Unix-socket clients all have the same unnamed address: the caps tell their connections apart
+   * all the same, on both listeners.
+   */
+  @Test
+  void unixSockets_silentFloodsOverBothCaps_giveWay_healthzAndCheckAreAnswered() throws Exception {
+    Path httpSocket = dir.resolve("http.sock");
+    Path grpcSocket = dir.resolve("grpc.sock");
+    SidecarProcess sidecar = closing(SidecarProcess.builder(engine.host()).readiness(SidecarProcess.Readiness.IN_SYNC)
+        .httpSocket(httpSocket).grpcSocket(grpcSocket)
+        .flags("--http-max-connections=20", "--grpc-max-connections=20", "--http-request-timeout=5m",
+            "--grpc-handshake-timeout=5m")
+        .start());
+
+    Flood silentHttp = closing(Flood.silent(UnixDomainSocketAddress.of(httpSocket), 60));
+    Flood silentGrpc = closing(Flood.silent(UnixDomainSocketAddress.of(grpcSocket), 60));
+
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      assertThat(metric(sidecar, "dockhealth_connections_reclaimed_total{listener=\"http\"}")).isGreaterThanOrEqualTo(40);
+      assertThat(metric(sidecar, "dockhealth_connections_reclaimed_total{listener=\"grpc\"}")).isGreaterThanOrEqualTo(40);
+      assertThat(silentHttp.stillOpen()).isLessThanOrEqualTo(20);
+      assertThat(silentGrpc.stillOpen()).isLessThanOrEqualTo(20);
+    });
+    assertThat(timed(() -> sidecar.httpGet("/healthz").status()).result()).isEqualTo(200);
+    try (HealthClient client = new HealthClient(sidecar.grpcChannel())) {
+      assertThat(timed(() -> client.check("")).result()).isEqualTo("SERVING");
+    }
+    assertThat(metric(sidecar, "dockhealth_grpc_connections")).isLessThanOrEqualTo(20);
+    assertThat(metric(sidecar, "dockhealth_connections_refused_total{listener=\"grpc\"}")).isZero();
+  }
+
+  /**
+   * A client that opens a TLS connection and never sends its ClientHello holds its slot no longer
+   * than the timeouts of a request head and of a gRPC handshake, and gives it up to a newer
+   * connection meanwhile.
+   */
+  @Test
+  void tls_handshakesNeverStarted_giveWayAndAreClosedAtTheTimeouts() throws Exception {
+    TestCertificates certificates = TestCertificates.create(dir);
+    SidecarProcess sidecar = closing(SidecarProcess.builder(engine.host()).readiness(SidecarProcess.Readiness.IN_SYNC)
+        .tls(certificates, false)
+        .flags("--http-max-connections=20", "--grpc-max-connections=20", "--http-request-timeout=2s",
+            "--grpc-handshake-timeout=2s")
+        .start());
+
+    Flood silentHttp = closing(Flood.silent(http(sidecar), 60));
+    Flood silentGrpc = closing(Flood.silent(sidecar.grpcSocketAddress(), 60));
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> silentHttp.stillOpen() == 0 && silentGrpc.stillOpen() == 0);
+    assertThat(metric(sidecar, "dockhealth_connections_reclaimed_total{listener=\"http\"}")).isGreaterThanOrEqualTo(40);
+    assertThat(metric(sidecar, "dockhealth_connections_reclaimed_total{listener=\"grpc\"}")).isGreaterThanOrEqualTo(40);
+    assertThat(timed(() -> sidecar.httpGet("/healthz").status()).result()).isEqualTo(200);
+    try (HealthClient client = new HealthClient(sidecar.grpcChannel())) {
+      assertThat(timed(() -> client.check("")).result()).isEqualTo("SERVING");
+    }
   }
 
   @Test

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.dockhealth.server.net.ConnectionCap.State;
 import io.netty.channel.Channel;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -111,16 +113,53 @@ class ConnectionCapTest {
     assertThat(evictedNow()).isEmpty();
   }
 
-  @Test
-  void forATransport_aConnectionWhoseAddressTellsNoneApart_isNeverReclaimed() throws Exception {
-    ConnectionCap transport = ConnectionCap.forTransport(1, evicted::add);
-    EmbeddedChannel unix = new EmbeddedChannel(false, false); // its address is no IP address and port
-    assertThat(transport.admit(unix)).isNotNull();
-    unix.register();
-    channels.add(unix);
+  /** A connection whose channel holds {@code remoteAddress}, as a socket channel does from accept on. */
+  private EmbeddedChannel from(SocketAddress remoteAddress) throws Exception {
+    EmbeddedChannel channel = new EmbeddedChannel(false, false) {
+      @Override
+      protected SocketAddress remoteAddress0() {
+        return remoteAddress;
+      }
+    };
+    channel.register();
+    channels.add(channel);
+    return channel;
+  }
 
-    assertThat(transport.admit(new EmbeddedChannel(false, false))).as("its calls cannot be seen").isNull();
-    assertThat(evictedNow()).isEmpty();
-    assertThat(transport.slotFrom(unix.remoteAddress())).isEmpty();
+  @Test
+  void forATransport_connectionsWithEqualAddresses_areToldApartByTheObjectTheirChannelHolds() throws Exception {
+    ConnectionCap transport = ConnectionCap.forTransport(2, evicted::add);
+    // Unix-socket clients: each has the same unnamed address, each in an object of its own.
+    EmbeddedChannel first = from(UnixDomainSocketAddress.of(""));
+    EmbeddedChannel second = from(UnixDomainSocketAddress.of(""));
+    ConnectionCap.Slot firstSlot = transport.admit(first);
+    ConnectionCap.Slot secondSlot = transport.admit(second);
+
+    assertThat(transport.slotFrom(first.remoteAddress())).containsSame(firstSlot);
+    assertThat(transport.slotFrom(second.remoteAddress())).containsSame(secondSlot);
+    assertThat(transport.slotFrom(UnixDomainSocketAddress.of(""))).as("an equal address, no connection's").isEmpty();
+
+    firstSlot.enter(State.BUSY);
+    secondSlot.enter(State.IDLE);
+    assertThat(transport.admit(from(UnixDomainSocketAddress.of("")))).isNotNull();
+
+    assertThat(evictedNow()).containsExactly(second);
+    second.close();
+    assertThat(transport.slotFrom(second.remoteAddress())).as("forgotten once closed").isEmpty();
+  }
+
+  @Test
+  void forATransport_aConnectionWithoutAnAddressObjectOfItsOwn_isNeverReclaimed() throws Exception {
+    ConnectionCap transport = ConnectionCap.forTransport(2, evicted::add);
+    SocketAddress shared = UnixDomainSocketAddress.of("");
+    EmbeddedChannel owner = from(shared);
+    ConnectionCap.Slot ownerSlot = transport.admit(owner);
+    assertThat(transport.admit(from(shared))).isNotNull();
+
+    assertThat(transport.slotFrom(shared)).containsSame(ownerSlot);
+    assertThat(transport.admit(from(null))).as("the owner gives way, not the one sharing").isNotNull();
+    assertThat(evictedNow()).containsExactly(owner);
+    assertThat(transport.admit(from(UnixDomainSocketAddress.of(""))))
+        .as("neither the one sharing nor the one without an address can be seen idle").isNull();
   }
 }
