@@ -310,11 +310,17 @@ public final class Main implements Callable<Integer> {
     validate();
     ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
-    return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, dockerTimeout, drainPeriod, maxWatchStreams, rules,
-        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, maxWatchContainersStreams, drainNames,
-        listenerSecurity(), exposure(), new HttpLimits(httpMaxConnections, httpRequestTimeout, allowedHosts()),
-        new GrpcLimits(grpcMaxConnections, grpcMaxCallsPerConnection, maxWatchStreamsPerConnection,
-            grpcHandshakeTimeout, grpcMaxConnectionIdle));
+    return new SidecarConfig(
+        new SidecarConfig.Docker(dockerHost, resyncInterval, dockerTimeout),
+        new SidecarConfig.Model(rules, staleGrace, forgetAfter),
+        new SidecarConfig.Grpc(grpcAddress, maxWatchStreams, maxWatchContainersStreams, serviceFromAuthority,
+            new GrpcLimits(grpcMaxConnections, grpcMaxCallsPerConnection, maxWatchStreamsPerConnection,
+                grpcHandshakeTimeout, grpcMaxConnectionIdle)),
+        new SidecarConfig.Http(httpAddress, compatPrefix,
+            new HttpLimits(httpMaxConnections, httpRequestTimeout, allowedHosts())),
+        new SidecarConfig.Drain(drainPeriod, drainNames),
+        listenerSecurity(),
+        exposure());
   }
 
   /** {@code --http-allowed-hosts}, split at commas. */

@@ -23,26 +23,26 @@ class ParseConfigTest {
   void defaults_matchTheReadme() {
     SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock");
 
-    assertThat(config.grpcAddress()).isEqualTo(ListenAddress.parse("127.0.0.1:4245"));
-    assertThat(config.httpAddress()).isEqualTo(ListenAddress.parse("127.0.0.1:4246"));
+    assertThat(config.grpc().address()).isEqualTo(ListenAddress.parse("127.0.0.1:4245"));
+    assertThat(config.http().address()).isEqualTo(ListenAddress.parse("127.0.0.1:4246"));
     assertThat(config.listenerSecurity().tls()).isEmpty();
     assertThat(config.listenerSecurity().socketMode()).isEqualTo(PosixFilePermissions.fromString("rw-rw----"));
     assertThat(config.exposure()).isEqualTo(new Exposure(Exposure.Details.FULL, false));
-    assertThat(config.rules().serviceLabel()).isEqualTo("dockhealth.service");
-    assertThat(config.rules().namePattern()).hasValueSatisfying(p -> assertThat(p.pattern()).isEqualTo("^(?<service>.+)-[0-9]+$"));
-    assertThat(config.rules().defaultPolicy()).isEqualTo(GroupPolicy.ANY);
-    assertThat(config.rules().startingIsServing()).isFalse();
-    assertThat(config.rules().labeledOnly()).isFalse();
-    assertThat(config.staleGrace()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(config.forgetAfter()).isEqualTo(Duration.ofSeconds(60));
-    assertThat(config.serviceFromAuthority()).isFalse();
-    assertThat(config.dockerTimeout()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(config.drainPeriod()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(config.drainNames()).isFalse();
-    assertThat(config.maxWatchStreams()).isEqualTo(100_000);
-    assertThat(config.maxWatchContainersStreams()).isEqualTo(100);
-    assertThat(config.httpLimits()).isEqualTo(new HttpLimits(10_000, Duration.ofSeconds(10), List.of()));
-    assertThat(config.grpcLimits()).isEqualTo(new GrpcLimits(1_000, 10_000, 5_000, Duration.ofSeconds(10),
+    assertThat(config.model().rules().serviceLabel()).isEqualTo("dockhealth.service");
+    assertThat(config.model().rules().namePattern()).hasValueSatisfying(p -> assertThat(p.pattern()).isEqualTo("^(?<service>.+)-[0-9]+$"));
+    assertThat(config.model().rules().defaultPolicy()).isEqualTo(GroupPolicy.ANY);
+    assertThat(config.model().rules().startingIsServing()).isFalse();
+    assertThat(config.model().rules().labeledOnly()).isFalse();
+    assertThat(config.model().staleGrace()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.model().forgetAfter()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.grpc().serviceFromAuthority()).isFalse();
+    assertThat(config.docker().timeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.drain().period()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.drain().allNames()).isFalse();
+    assertThat(config.grpc().maxWatchStreams()).isEqualTo(100_000);
+    assertThat(config.grpc().maxWatchContainersStreams()).isEqualTo(100);
+    assertThat(config.http().limits()).isEqualTo(new HttpLimits(10_000, Duration.ofSeconds(10), List.of()));
+    assertThat(config.grpc().limits()).isEqualTo(new GrpcLimits(1_000, 10_000, 5_000, Duration.ofSeconds(10),
         Duration.ofMinutes(5)));
   }
 
@@ -51,11 +51,11 @@ class ParseConfigTest {
     SidecarConfig config = Main.parseConfig("--docker-host=unix:///run/docker.sock", "--drain-names",
         "--drain-period=30s", "--max-watch-streams=7", "--max-watch-containers-streams=3");
 
-    assertThat(config.drainNames()).isTrue();
-    assertThat(config.drainPeriod()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(config.maxWatchStreams()).isEqualTo(7);
-    assertThat(config.maxWatchContainersStreams()).isEqualTo(3);
-    assertThat(Main.parseConfig("--docker-host=unix:///run/docker.sock", "--drain-names=false").drainNames()).isFalse();
+    assertThat(config.drain().allNames()).isTrue();
+    assertThat(config.drain().period()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.grpc().maxWatchStreams()).isEqualTo(7);
+    assertThat(config.grpc().maxWatchContainersStreams()).isEqualTo(3);
+    assertThat(Main.parseConfig("--docker-host=unix:///run/docker.sock", "--drain-names=false").drain().allNames()).isFalse();
   }
 
   @Test
@@ -65,10 +65,10 @@ class ParseConfigTest {
         "--grpc-max-connections=20", "--grpc-max-calls-per-connection=100", "--max-watch-streams-per-connection=7",
         "--grpc-handshake-timeout=2s", "--grpc-max-connection-idle=1m");
 
-    assertThat(config.httpLimits()).isEqualTo(new HttpLimits(50, Duration.ofSeconds(3),
+    assertThat(config.http().limits()).isEqualTo(new HttpLimits(50, Duration.ofSeconds(3),
         List.of("sidecar.internal", "[fd00::1]", "10.0.0.11")));
-    assertThat(config.grpcLimits()).isEqualTo(new GrpcLimits(20, 100, 7, Duration.ofSeconds(2), Duration.ofMinutes(1)));
-    assertThat(Main.parseConfig("--http-allowed-hosts=*").httpLimits().allowedHosts()).containsExactly("*");
+    assertThat(config.grpc().limits()).isEqualTo(new GrpcLimits(20, 100, 7, Duration.ofSeconds(2), Duration.ofMinutes(1)));
+    assertThat(Main.parseConfig("--http-allowed-hosts=*").http().limits().allowedHosts()).containsExactly("*");
   }
 
   @Test
@@ -77,15 +77,15 @@ class ParseConfigTest {
         "--name-pattern=", "--group-policy=ALL", "--starting-is-serving", "--stale-grace=5s", "--forget-after=0s",
         "--expose=labeled", "--service-from-authority=true", "--docker-timeout=2500ms");
 
-    assertThat(config.rules().serviceLabel()).isEqualTo("com.example.app");
-    assertThat(config.rules().namePattern()).isEmpty();
-    assertThat(config.rules().defaultPolicy()).isEqualTo(GroupPolicy.ALL);
-    assertThat(config.rules().startingIsServing()).isTrue();
-    assertThat(config.rules().labeledOnly()).isTrue();
-    assertThat(config.staleGrace()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(config.forgetAfter()).isZero();
-    assertThat(config.serviceFromAuthority()).isTrue();
-    assertThat(config.dockerTimeout()).isEqualTo(Duration.ofMillis(2500));
+    assertThat(config.model().rules().serviceLabel()).isEqualTo("com.example.app");
+    assertThat(config.model().rules().namePattern()).isEmpty();
+    assertThat(config.model().rules().defaultPolicy()).isEqualTo(GroupPolicy.ALL);
+    assertThat(config.model().rules().startingIsServing()).isTrue();
+    assertThat(config.model().rules().labeledOnly()).isTrue();
+    assertThat(config.model().staleGrace()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.model().forgetAfter()).isZero();
+    assertThat(config.grpc().serviceFromAuthority()).isTrue();
+    assertThat(config.docker().timeout()).isEqualTo(Duration.ofMillis(2500));
   }
 
   @Test
@@ -95,8 +95,8 @@ class ParseConfigTest {
         "--socket-mode=0600");
 
     assertThat(config.exposure()).isEqualTo(new Exposure(Exposure.Details.HEALTH, false));
-    assertThat(config.grpcAddress()).isEqualTo(new ListenAddress.Unix(Path.of("/run/dockhealth/grpc.sock")));
-    assertThat(config.httpAddress()).isEqualTo(new ListenAddress.Unix(Path.of("/run/dockhealth/http.sock")));
+    assertThat(config.grpc().address()).isEqualTo(new ListenAddress.Unix(Path.of("/run/dockhealth/grpc.sock")));
+    assertThat(config.http().address()).isEqualTo(new ListenAddress.Unix(Path.of("/run/dockhealth/http.sock")));
     assertThat(config.listenerSecurity().socketMode()).isEqualTo(PosixFilePermissions.fromString("rw-------"));
     assertThat(Main.parseConfig("--docker-host=unix:///run/docker.sock", "--probe-output=show").exposure())
         .isEqualTo(new Exposure(Exposure.Details.FULL, true));
