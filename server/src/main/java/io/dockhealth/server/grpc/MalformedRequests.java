@@ -67,7 +67,7 @@ final class MalformedRequests {
       } catch (IOException | RuntimeException e) {
         rejected = true;
         faults.report("malformed gRPC request", "gRPC client {} sent a malformed {} request: {}",
-            call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), method.getFullMethodName(), e.getMessage());
+            ClientFaults.client(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), method.getFullMethodName(), e.getMessage());
         call.close(Status.INVALID_ARGUMENT.withDescription("malformed " + method.getFullMethodName()
             + " request (expected: a protobuf message with valid UTF-8 strings)"), new Metadata());
         return;

@@ -384,7 +384,7 @@ public final class HttpFrontEnd extends AbstractIdleService {
           ? cause.getCause()
           : cause;
       if (tls instanceof SSLException) {
-        logger.debug("HTTP TLS with {} failed: {}", ctx.channel().remoteAddress(), tls.toString());
+        logger.debug("HTTP TLS with {} failed: {}", ClientFaults.client(ctx.channel().remoteAddress()), tls.toString());
         ctx.close();
         return;
       }

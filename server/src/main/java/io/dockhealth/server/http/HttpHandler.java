@@ -186,7 +186,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
     answeringRoute = Router.MALFORMED;
     if (decoded.isFailure()) {
       shared.faults().report("malformed HTTP request", "HTTP client {} sent a malformed request: {}",
-          ctx.channel().remoteAddress(), decoded.cause().getMessage());
+          ClientFaults.client(ctx.channel().remoteAddress()), decoded.cause().getMessage());
       // The decoder discards everything after a message it could not parse: answer and close.
       send(ctx, Router.MALFORMED, malformed(decoded.cause()), false, Exchange.CLOSE);
       return;
@@ -198,7 +198,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
     String host = request.headers().get(HttpHeaderNames.HOST);
     if (!shared.hosts().allows(host)) {
       shared.faults().report("Host not allowed", "HTTP client {} asked for Host \"{}\", not one this gateway answers",
-          ctx.channel().remoteAddress(), host);
+          ClientFaults.client(ctx.channel().remoteAddress()), host);
       boolean compat = routed instanceof Router.Reject reject
           ? reject.endpoint().map(Router.Endpoint::compat).orElse(false)
           : ((Router.Match) routed).endpoint().compat();
@@ -344,7 +344,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
     if (phase != Phase.WAITING) {
       return;
     }
-    Object client = context.channel().remoteAddress();
+    String client = ClientFaults.client(context.channel().remoteAddress());
     long millis = shared.requestTimeout().toMillis();
     if (forHead && headStarted) {
       shared.faults().report("request head timeout",
@@ -382,7 +382,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    Object client = ctx.channel().remoteAddress();
+    String client = ClientFaults.client(ctx.channel().remoteAddress());
     if (cause instanceof IOException) {
       logger.debug("HTTP connection {} failed: {}", client, cause.toString());
     } else if (cause instanceof PrematureChannelClosureException) {

@@ -3,7 +3,10 @@ package io.dockhealth.server.logging;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.base.Ticker;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
+import javax.annotation.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.helpers.MessageFormatter;
 
@@ -47,5 +50,17 @@ public final class ClientFaults {
       line += " (" + skipped + " more " + kind + " faults were not logged)";
     }
     logger.info(line);
+  }
+
+  /**
+   * How a line names a client: by its address; on a unix socket, where every client's address is
+   * the same unnamed one (an empty path), by saying so.
+   */
+  public static String client(@Nullable SocketAddress address) {
+    if (address instanceof UnixDomainSocketAddress unix) {
+      String path = unix.getPath().toString();
+      return path.isEmpty() ? "on a unix socket" : "unix:" + path;
+    }
+    return String.valueOf(address);
   }
 }

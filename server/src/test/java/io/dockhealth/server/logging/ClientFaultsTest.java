@@ -6,6 +6,8 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.google.common.base.Ticker;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -68,5 +70,13 @@ class ClientFaultsTest {
     assertThat(LogText.escape("a\nINFO forged line")).isEqualTo("a\\nINFO forged line");
     assertThat(LogText.escape("a\r\nb\u0000c\u001b[31md\u2028e\u0085f\tg ü"))
         .isEqualTo("a\\r\\nb\\u0000c\\u001b[31md\\u2028e\\u0085f\tg ü");
+  }
+
+  @Test
+  void client_namesTcpClientsByAddress_andSaysSoForAUnixSocketsUnnamedOnes() {
+    assertThat(ClientFaults.client(new InetSocketAddress("127.0.0.1", 40000))).isEqualTo("/127.0.0.1:40000");
+    assertThat(ClientFaults.client(UnixDomainSocketAddress.of(""))).isEqualTo("on a unix socket");
+    assertThat(ClientFaults.client(UnixDomainSocketAddress.of("/run/app.sock"))).isEqualTo("unix:/run/app.sock");
+    assertThat(ClientFaults.client(null)).isEqualTo("null");
   }
 }
