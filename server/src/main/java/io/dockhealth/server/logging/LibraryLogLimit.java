@@ -25,8 +25,11 @@ public final class LibraryLogLimit extends TurboFilter {
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params,
       Throwable t) {
-    if (level == null || !level.isGreaterOrEqual(Level.WARN) || logger.getName().startsWith("io.dockhealth")
-        || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
+    // No format: an isWarnEnabled() or isErrorEnabled() question, not a line. Netty's leak detector
+    // asks on every sampled buffer; counting its questions would both invent lines "not logged" and
+    // answer "disabled" to a detector that has a real leak to report.
+    if (format == null || level == null || !level.isGreaterOrEqual(Level.WARN)
+        || logger.getName().startsWith("io.dockhealth") || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
       return FilterReply.NEUTRAL;
     }
     long skipped = budget.take(logger.getName() + '\n' + format);
