@@ -2,12 +2,14 @@ package io.dockhealth.bench;
 
 import io.dockhealth.server.api.Exposure;
 import io.dockhealth.server.grpc.GrpcFrontEnd;
+import io.dockhealth.server.grpc.GrpcLimits;
 import io.dockhealth.server.http.HttpFrontEnd;
+import io.dockhealth.server.http.HttpLimits;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.ContainerRecord;
 import io.dockhealth.server.model.Registry;
-import io.dockhealth.server.net.ListenerSpec;
 import io.dockhealth.server.model.ServiceRules;
+import io.dockhealth.server.net.ListenerSpec;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,11 +46,11 @@ public final class SubjectServer {
         Clock.systemUTC(), (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
     Metrics metrics = new Metrics();
     GrpcFrontEnd grpc = new GrpcFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), registry, 100_000,
-        100, false, Exposure.DEFAULT, metrics);
+        100, false, Exposure.DEFAULT, GrpcLimits.defaults(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
     HttpFrontEnd http = new HttpFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)),
-        "/container-healthcheck", 10_000, registry, Exposure.DEFAULT, metrics, Clock.systemUTC());
+        "/container-healthcheck", HttpLimits.of(10_000), registry, Exposure.DEFAULT, metrics, Clock.systemUTC());
 
     Map<String, ContainerRecord> containers = new LinkedHashMap<>();
     for (String name : Synthetic.names(args.getInt("names", 1000))) {

@@ -6,7 +6,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import io.dockhealth.server.api.Exposure;
+import io.dockhealth.server.grpc.GrpcLimits;
 import io.dockhealth.server.http.HttpFrontEnd;
+import io.dockhealth.server.http.HttpLimits;
+import io.dockhealth.server.logging.Logging;
 import io.dockhealth.server.model.GroupPolicy;
 import io.dockhealth.server.model.ServiceRules;
 import io.dockhealth.server.net.ListenAddress;
@@ -14,6 +17,8 @@ import io.dockhealth.server.net.ListenerSecurity;
 import io.dockhealth.server.net.ServerTls;
 import io.dockhealth.server.net.TlsFileException;
 import io.dockhealth.server.net.TlsFiles;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -71,9 +76,24 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--http-max-connections", paramLabel = "N",
       defaultValue = "${env:DOCKHEALTH_HTTP_MAX_CONNECTIONS:-10000}",
-      description = "The most HTTP connections open at once, long-polls included; more are answered 503"
-          + " and closed (env DOCKHEALTH_HTTP_MAX_CONNECTIONS; default ${DEFAULT-VALUE}).")
+      description = "The most HTTP connections open at once, long-polls included; a new one closes the"
+          + " oldest that is silent, slow or idle, or is answered 503 if every one is busy; lowered to fit"
+          + " the file descriptor limit (env DOCKHEALTH_HTTP_MAX_CONNECTIONS; default ${DEFAULT-VALUE}).")
   int httpMaxConnections;
+
+  @Option(names = "--http-request-timeout", paramLabel = "DURATION",
+      defaultValue = "${env:DOCKHEALTH_HTTP_REQUEST_TIMEOUT:-10s}", converter = Flags.DurationValue.class,
+      description = "How long a client may take to send a request head, from its first byte (from connecting,"
+          + " TLS handshake included, for a connection's first request) however slowly it trickles, and to read"
+          + " an answer; then it is closed (env DOCKHEALTH_HTTP_REQUEST_TIMEOUT; default ${DEFAULT-VALUE}).")
+  Duration httpRequestTimeout;
+
+  @Option(names = "--http-allowed-hosts", paramLabel = "HOST[,HOST...]",
+      defaultValue = "${env:DOCKHEALTH_HTTP_ALLOWED_HOSTS:-}",
+      description = "Host names the HTTP gateway answers besides localhost, 127.0.0.1, [::1] and its listen"
+          + " address; * for any; others get 421, against DNS rebinding (env DOCKHEALTH_HTTP_ALLOWED_HOSTS;"
+          + " default none).")
+  String httpAllowedHosts;
 
   @Option(names = "--docker-host", paramLabel = "URI",
       defaultValue = "${env:DOCKER_HOST:-unix:///var/run/docker.sock}", converter = Flags.DockerHost.class,
@@ -119,6 +139,41 @@ public final class Main implements Callable<Integer> {
           + " of the container list; more fail with RESOURCE_EXHAUSTED"
           + " (env DOCKHEALTH_MAX_WATCH_CONTAINERS_STREAMS; default ${DEFAULT-VALUE}).")
   int maxWatchContainersStreams;
+
+  @Option(names = "--max-watch-streams-per-connection", paramLabel = "N",
+      defaultValue = "${env:DOCKHEALTH_MAX_WATCH_STREAMS_PER_CONNECTION:-" + GrpcLimits.DEFAULT_MAX_WATCHES_PER_CONNECTION
+          + "}",
+      description = "The most Watch and WatchContainers streams one gRPC connection may hold, so that no client"
+          + " takes every slot; more fail with RESOURCE_EXHAUSTED (env DOCKHEALTH_MAX_WATCH_STREAMS_PER_CONNECTION;"
+          + " default ${DEFAULT-VALUE}).")
+  int maxWatchStreamsPerConnection;
+
+  @Option(names = "--grpc-max-connections", paramLabel = "N",
+      defaultValue = "${env:DOCKHEALTH_GRPC_MAX_CONNECTIONS:-" + GrpcLimits.DEFAULT_MAX_CONNECTIONS + "}",
+      description = "The most gRPC connections open at once; a new one closes the oldest that is silent or has"
+          + " no call open, or is refused if every one has a call open; lowered to fit the file descriptor limit"
+          + " (env DOCKHEALTH_GRPC_MAX_CONNECTIONS; default ${DEFAULT-VALUE}).")
+  int grpcMaxConnections;
+
+  @Option(names = "--grpc-max-calls-per-connection", paramLabel = "N",
+      defaultValue = "${env:DOCKHEALTH_GRPC_MAX_CALLS_PER_CONNECTION:-" + GrpcLimits.DEFAULT_MAX_CALLS_PER_CONNECTION
+          + "}",
+      description = "HTTP/2 MAX_CONCURRENT_STREAMS: the most calls open at once on one gRPC connection; a client's"
+          + " further calls wait until one ends (env DOCKHEALTH_GRPC_MAX_CALLS_PER_CONNECTION; default ${DEFAULT-VALUE}).")
+  int grpcMaxCallsPerConnection;
+
+  @Option(names = "--grpc-handshake-timeout", paramLabel = "DURATION",
+      defaultValue = "${env:DOCKHEALTH_GRPC_HANDSHAKE_TIMEOUT:-10s}", converter = Flags.DurationValue.class,
+      description = "How long a new gRPC connection may take to finish its TLS handshake, if any, and start"
+          + " HTTP/2; then it is closed"
+          + " (env DOCKHEALTH_GRPC_HANDSHAKE_TIMEOUT; default ${DEFAULT-VALUE}).")
+  Duration grpcHandshakeTimeout;
+
+  @Option(names = "--grpc-max-connection-idle", paramLabel = "DURATION",
+      defaultValue = "${env:DOCKHEALTH_GRPC_MAX_CONNECTION_IDLE:-5m}", converter = Flags.DurationValue.class,
+      description = "A gRPC connection without a call this long is asked to go away (GOAWAY)"
+          + " (env DOCKHEALTH_GRPC_MAX_CONNECTION_IDLE; default ${DEFAULT-VALUE}).")
+  Duration grpcMaxConnectionIdle;
 
   @Option(names = "--service-label", paramLabel = "KEY",
       defaultValue = "${env:DOCKHEALTH_SERVICE_LABEL:-" + ServiceRules.DEFAULT_SERVICE_LABEL + "}",
@@ -236,6 +291,7 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() {
     SidecarConfig config = validatedConfig();
+    Logging.bridgeJavaUtilLogging();
     setLogLevel(Level.toLevel(logLevel));
     Logger logger = LoggerFactory.getLogger(Main.class);
     Sidecar sidecar;
@@ -254,9 +310,22 @@ public final class Main implements Callable<Integer> {
     validate();
     ServiceRules rules = new ServiceRules(serviceLabel.trim(), pattern(), GroupPolicy.parse(groupPolicy).orElseThrow(),
         startingIsServing, expose.trim().equalsIgnoreCase("labeled"));
-    return new SidecarConfig(grpcAddress, dockerHost, resyncInterval, dockerTimeout, drainPeriod, maxWatchStreams, rules,
-        staleGrace, forgetAfter, serviceFromAuthority, httpAddress, compatPrefix, httpMaxConnections,
-        maxWatchContainersStreams, drainNames, listenerSecurity(), exposure());
+    return new SidecarConfig(
+        new SidecarConfig.Docker(dockerHost, resyncInterval, dockerTimeout),
+        new SidecarConfig.Model(rules, staleGrace, forgetAfter),
+        new SidecarConfig.Grpc(grpcAddress, maxWatchStreams, maxWatchContainersStreams, serviceFromAuthority,
+            new GrpcLimits(grpcMaxConnections, grpcMaxCallsPerConnection, maxWatchStreamsPerConnection,
+                grpcHandshakeTimeout, grpcMaxConnectionIdle)),
+        new SidecarConfig.Http(httpAddress, compatPrefix,
+            new HttpLimits(httpMaxConnections, httpRequestTimeout, allowedHosts())),
+        new SidecarConfig.Drain(drainPeriod, drainNames),
+        listenerSecurity(),
+        exposure());
+  }
+
+  /** {@code --http-allowed-hosts}, split at commas. */
+  private List<String> allowedHosts() {
+    return Arrays.stream(httpAllowedHosts.split(",")).map(String::trim).filter(host -> !host.isEmpty()).toList();
   }
 
   /** The TLS files (read and checked here, so that a bad one stops the start with exit code 2) and the socket mode. */
@@ -367,6 +436,29 @@ public final class Main implements Callable<Integer> {
     });
     if (httpMaxConnections <= 0) {
       throw invalid("--http-max-connections", httpMaxConnections, "> 0");
+    }
+    if (httpRequestTimeout.isZero()) {
+      throw invalid("--http-request-timeout", "0s", "a duration > 0 such as 10s");
+    }
+    for (String host : allowedHosts()) {
+      HttpFrontEnd.allowedHostProblem(host).ifPresent(expected -> {
+        throw invalid("--http-allowed-hosts", host, expected);
+      });
+    }
+    if (maxWatchStreamsPerConnection <= 0) {
+      throw invalid("--max-watch-streams-per-connection", maxWatchStreamsPerConnection, "> 0");
+    }
+    if (grpcMaxConnections <= 0) {
+      throw invalid("--grpc-max-connections", grpcMaxConnections, "> 0");
+    }
+    if (grpcMaxCallsPerConnection <= 0) {
+      throw invalid("--grpc-max-calls-per-connection", grpcMaxCallsPerConnection, "> 0");
+    }
+    if (grpcHandshakeTimeout.isZero()) {
+      throw invalid("--grpc-handshake-timeout", "0s", "a duration > 0 such as 10s");
+    }
+    if (grpcMaxConnectionIdle.isZero()) {
+      throw invalid("--grpc-max-connection-idle", "0s", "a duration > 0 such as 5m");
     }
   }
 

@@ -49,24 +49,29 @@ public final class Sidecar {
 
   private Sidecar(SidecarConfig config) {
     this.config = checkNotNull(config, "config");
+    // First, so that a limit too low to run stops the start before anything is made.
+    FileDescriptorBudget caps = FileDescriptorBudget.of(config.http().limits(), config.grpc().limits());
+    caps.warning().ifPresent(logger::warn);
     // One TLS for both listeners: the files are read, and reloaded, once for both.
     Optional<ServerTls> tls = config.listenerSecurity().tls().map(Sidecar::loadTls);
     this.timer = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("dockhealth-timer").setDaemon(true).build());
-    this.registry = new Registry(config.rules(), config.staleGrace(), config.forgetAfter(), Clock.systemUTC(),
+    SidecarConfig.Model model = config.model();
+    this.registry = new Registry(model.rules(), model.staleGrace(), model.forgetAfter(), Clock.systemUTC(),
         (delay, task) -> timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS));
+    SidecarConfig.Docker dockerConfig = config.docker();
     this.docker = new DockerSource(
-        DockerSource.Settings.defaults(config.dockerHost(), config.resyncInterval(), config.dockerTimeout()), registry,
-        Ticker.systemTicker(),
-        metrics.docker());
-    this.grpc = new GrpcFrontEnd(ListenerSpec.of(config.grpcAddress(), tls, config.listenerSecurity().socketMode()),
-        registry, config.maxWatchStreams(), config.maxWatchContainersStreams(), config.serviceFromAuthority(),
-        config.exposure(), metrics);
+        DockerSource.Settings.defaults(dockerConfig.host(), dockerConfig.resyncInterval(), dockerConfig.timeout()),
+        registry, Ticker.systemTicker(), metrics.docker());
+    SidecarConfig.Grpc grpcConfig = config.grpc();
+    this.grpc = new GrpcFrontEnd(ListenerSpec.of(grpcConfig.address(), tls, config.listenerSecurity().socketMode()),
+        registry, grpcConfig.maxWatchStreams(), grpcConfig.maxWatchContainersStreams(),
+        grpcConfig.serviceFromAuthority(), config.exposure(), caps.grpc(), metrics);
     metrics.observe(registry);
     metrics.watchStreams(grpc::openWatches);
     metrics.watchContainersStreams(grpc::openContainerWatches);
-    this.http = new HttpFrontEnd(ListenerSpec.of(config.httpAddress(), tls, config.listenerSecurity().socketMode()),
-        config.compatPrefix(), config.httpMaxConnections(), registry, config.exposure(), metrics, Clock.systemUTC());
+    this.http = new HttpFrontEnd(ListenerSpec.of(config.http().address(), tls, config.listenerSecurity().socketMode()),
+        config.http().compatPrefix(), caps.http(), registry, config.exposure(), metrics, Clock.systemUTC());
   }
 
   /** The TLS files, read; they were checked with the flags, but may have changed since. */
@@ -108,16 +113,16 @@ public final class Sidecar {
       grpc.awaitTerminated();
       return;
     }
-    if (config.drainNames()) {
+    if (config.drain().allNames()) {
       logger.info("stopping: every name is NOT_SERVING (--drain-names); draining for {} ms",
-          config.drainPeriod().toMillis());
+          config.drain().period().toMillis());
       registry.enterTerminalState();
     } else {
       logger.info("stopping: \"\" is NOT_SERVING, every other name keeps following Docker; draining for {} ms",
-          config.drainPeriod().toMillis());
+          config.drain().period().toMillis());
       registry.enterShutdown();
     }
-    Uninterruptibles.sleepUninterruptibly(config.drainPeriod());
+    Uninterruptibles.sleepUninterruptibly(config.drain().period());
     grpc.stopAsync().awaitTerminated();
     http.stopAsync().awaitTerminated();
     docker.stopAsync().awaitTerminated();

@@ -28,7 +28,10 @@ class MainTest {
       "--max-watch-streams", "--max-watch-containers-streams",
       "--service-label", "--name-pattern", "--group-policy", "--starting-is-serving", "--stale-grace",
       "--forget-after", "--expose", "--service-from-authority", "--http-address", "--tls-cert", "--tls-key",
-      "--tls-client-ca", "--socket-mode", "--details", "--probe-output", "--log-level", "--help", "--version");
+      "--tls-client-ca", "--socket-mode", "--details", "--probe-output", "--log-level", "--help", "--version",
+      "--http-max-connections", "--http-request-timeout", "--http-allowed-hosts", "--max-watch-streams-per-connection",
+      "--grpc-max-connections", "--grpc-max-calls-per-connection", "--grpc-handshake-timeout",
+      "--grpc-max-connection-idle");
 
   @ParameterizedTest(name = "{0}={1}")
   @CsvSource(delimiter = '|', value = {
@@ -65,6 +68,15 @@ class MainTest {
     "--service-label      | ' '",
     "--name-pattern       | (",
     "--name-pattern       | (?<app>.*)",
+    "--http-max-connections | 0",
+    "--http-request-timeout | 0s",
+    "--http-request-timeout | soon",
+    "--http-allowed-hosts | evil:80",
+    "--max-watch-streams-per-connection | 0",
+    "--grpc-max-connections | -1",
+    "--grpc-max-calls-per-connection | 0",
+    "--grpc-handshake-timeout | 0s",
+    "--grpc-max-connection-idle | 0s",
   })
   void execute_badFlagValue_exitsTwoNamingTheFlagAndWhatWasExpected(String flag, String value) {
     Run run = execute(flag + "=" + value);

@@ -19,9 +19,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The packages follow the data flow, read from the source tree: docker writes the model; grpc and
  * http are siblings that read snapshots and share the api package (proto mapping, name rules,
- * durations, exposure) and the net package (listen addresses, TLS, unix sockets, which know nothing
- * of the model); none of them reaches up into the CLI and the assembly of this package (Main, Flags,
- * Sidecar, SidecarConfig), and Docker never depends on a front end.
+ * durations, exposure), net (listen addresses, TLS, unix sockets and the connection cap, which know
+ * nothing of the model) and logging (client faults, one-line logs); none of them reaches up into
+ * the CLI and the assembly of this package (Main, Flags, Sidecar, SidecarConfig), and Docker never
+ * depends on a front end. net and logging depend on nothing of ours.
  */
 class PackageDependenciesTest {
   private static final Path SOURCES = Path.of("src/main/java/io/dockhealth/server");
@@ -34,10 +35,11 @@ class PackageDependenciesTest {
       "model", Set.of("docker", "api", "net", "grpc", "http", "metrics", ROOT),
       "docker", Set.of("api", "net", "grpc", "http", "metrics", ROOT),
       "api", Set.of("docker", "net", "grpc", "http", "metrics", ROOT),
-      "net", Set.of("docker", "model", "api", "grpc", "http", "metrics", ROOT),
       "grpc", Set.of("docker", "http", ROOT),
       "http", Set.of("docker", "grpc", ROOT),
-      "metrics", Set.of("grpc", "http", ROOT));
+      "metrics", Set.of("grpc", "http", "net", "logging", ROOT),
+      "net", Set.of("model", "docker", "api", "grpc", "http", "metrics", "logging", ROOT),
+      "logging", Set.of("model", "docker", "api", "grpc", "http", "metrics", "net", ROOT));
 
   /** A reference to a class of ours, by import or by its full name: a package, or a root class. */
   private static final Pattern REFERENCE = Pattern.compile("\\bio\\.dockhealth\\.server\\.([a-z]\\w*|[A-Z]\\w*|\\*)");

@@ -8,18 +8,26 @@ import io.dockhealth.proto.v1.ContainerHealthGrpc;
 import io.dockhealth.proto.v1.GetContainerRequest;
 import io.dockhealth.proto.v1.ListContainersRequest;
 import io.dockhealth.proto.v1.ListContainersResponse;
+import io.grpc.CallOptions;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -52,6 +60,56 @@ public final class HealthClient implements AutoCloseable {
       return e.getStatus().getCode().name();
     }
   }
+
+  /**
+   * Sends {@code message} as it is, parsed by nothing on this side, as the one request of the
+   * method {@code fullMethodName} (such as {@code grpc.reflection.v1.ServerReflection/ServerReflectionInfo}),
+   * half-closes, and returns how the call ended; 5 s deadline. For requests a generated stub
+   * cannot send: garbage, truncated messages.
+   */
+  public Status raw(String fullMethodName, byte[] message) {
+    MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+        .setFullMethodName(fullMethodName)
+        .setRequestMarshaller(BYTES)
+        .setResponseMarshaller(BYTES)
+        .build();
+    CompletableFuture<Status> end = new CompletableFuture<>();
+    StreamObserver<byte[]> requests = ClientCalls.asyncBidiStreamingCall(
+        channel.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS)), new StreamObserver<>() {
+          @Override
+          public void onNext(byte[] value) {}
+
+          @Override
+          public void onError(Throwable t) {
+            end.complete(Status.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            end.complete(Status.OK);
+          }
+        });
+    requests.onNext(message);
+    requests.onCompleted();
+    return end.join();
+  }
+
+  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  };
 
   public Container container(String name) {
     return ContainerHealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)

@@ -147,6 +147,7 @@ public final class SidecarProcess implements AutoCloseable {
     private Path httpSocket;
     private TestCertificates certificates;
     private boolean mutualTls;
+    private int fileDescriptorLimit;
 
     private Builder(String dockerHost) {
       this.dockerHost = dockerHost;
@@ -222,6 +223,15 @@ public final class SidecarProcess implements AutoCloseable {
     }
 
     /**
+     * Starts the JVM under {@code ulimit -n limit} (soft and hard), through {@code /bin/sh}, which
+     * execs it, so {@link #pid()} is the JVM's; 0 (the default) keeps this process's limit.
+     */
+    public Builder fileDescriptorLimit(int limit) {
+      this.fileDescriptorLimit = limit;
+      return this;
+    }
+
+    /**
      * Starts the process and waits (at most 60 s) until it is ready.
      *
      * @throws IllegalStateException if it exits first or is not ready in time (then it is killed);
@@ -285,6 +295,10 @@ public final class SidecarProcess implements AutoCloseable {
       command.addAll(settings.certificates.serverFlags(settings.mutualTls));
     }
     command.addAll(settings.flags);
+    if (settings.fileDescriptorLimit > 0) {
+      // sh passes the command on as "$0" "$@", untouched by quoting.
+      command.addAll(0, List.of("/bin/sh", "-c", "ulimit -n " + settings.fileDescriptorLimit + " && exec \"$0\" \"$@\""));
+    }
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

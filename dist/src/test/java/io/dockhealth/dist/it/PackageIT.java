@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class PackageIT {
   private static final Duration RUN = Duration.ofMinutes(2);
-  private static final Pattern GRPC_PORT = Pattern.compile("gRPC listening on .*:(\\d+)\\s*$", Pattern.MULTILINE);
+  private static final Pattern GRPC_PORT = Pattern.compile("gRPC listening on \\S*:(\\d+) ");
 
   private static DockerEngine engine;
   private static ScratchRoot installed;

@@ -49,6 +49,9 @@ final class EventUpdates {
    */
   static Optional<ContainerRecord> apply(ContainerRecord container, String action,
       Map<String, String> attributes, Instant time) {
+    if (overtaken(container, action, time)) {
+      return Optional.empty();
+    }
     HealthStatus restartedHealth = container.hasHealthcheck() ? HealthStatus.STARTING : HealthStatus.NONE;
     HealthStatus stoppedHealth = container.hasHealthcheck() ? HealthStatus.UNHEALTHY : HealthStatus.NONE;
     if (action.startsWith("health_status:")) {
@@ -62,6 +65,24 @@ final class EventUpdates {
       case "unpause" -> Optional.of(container.withState(ContainerState.RUNNING, container.health()));
       case "oom" -> Optional.of(container.withOomKilled());
       default -> Optional.empty();
+    };
+  }
+
+  /**
+   * Whether the container as known already shows something later than the event: an inspect that
+   * answered after the event was sent but before it was read. A restart is the common case: the
+   * inspect asked for on {@code kill} finds the container running again, and the {@code die} read
+   * after it would turn it NOT_SERVING for nothing until the {@code start} that follows. Docker
+   * gives both event times and these record times in nanoseconds, from the same clock.
+   */
+  private static boolean overtaken(ContainerRecord container, String action, Instant time) {
+    if (action.startsWith("health_status:")) {
+      return container.probes().stream().anyMatch(probe -> probe.start().isAfter(time));
+    }
+    return switch (action) {
+      case "die" -> container.startedAt().filter(started -> started.isAfter(time)).isPresent();
+      case "start", "restart" -> container.finishedAt().filter(finished -> finished.isAfter(time)).isPresent();
+      default -> false;
     };
   }
 

@@ -1,7 +1,9 @@
 package io.dockhealth.server.grpc;
 
+import io.dockhealth.server.logging.ClientFaults;
 import io.grpc.BindableService;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -16,15 +18,16 @@ import java.io.InputStream;
 
 /**
  * Answers a request that does not parse (a service name that is not UTF-8, bytes that are not a
- * protobuf) with INVALID_ARGUMENT. Left to grpc-java, a parse failure in a handler's thread
- * surfaces as UNKNOWN "Application error processing RPC" with a stack trace in the log for every
- * such request.
+ * protobuf) with INVALID_ARGUMENT and one rate-limited log line. Left to grpc-java, a parse failure
+ * in a handler's thread surfaces as UNKNOWN "Application error processing RPC" with a stack trace
+ * in the log for every such request. Every service the server has goes through it, server
+ * reflection included.
  */
 final class MalformedRequests {
   private MalformedRequests() {}
 
   /** The service, checking each request message before its handler sees it. */
-  static ServerServiceDefinition rejected(BindableService service) {
+  static ServerServiceDefinition rejected(BindableService service, ClientFaults faults) {
     ServerServiceDefinition typed = service.bindService();
     return ServerInterceptors.intercept(ServerInterceptors.useInputStreamMessages(typed), new ServerInterceptor() {
       @Override
@@ -32,7 +35,7 @@ final class MalformedRequests {
           ServerCallHandler<Q, R> next) {
         MethodDescriptor<?, ?> method =
             typed.getMethod(call.getMethodDescriptor().getFullMethodName()).getMethodDescriptor();
-        return new Checking<>(next.startCall(call, headers), call, method);
+        return new Checking<>(next.startCall(call, headers), call, method, faults);
       }
     });
   }
@@ -40,12 +43,15 @@ final class MalformedRequests {
   private static final class Checking<Q, R> extends SimpleForwardingServerCallListener<Q> {
     private final ServerCall<Q, R> call;
     private final MethodDescriptor<?, ?> method;
+    private final ClientFaults faults;
     private boolean rejected; // calls on one listener are serialized by grpc
 
-    Checking(ServerCall.Listener<Q> delegate, ServerCall<Q, R> call, MethodDescriptor<?, ?> method) {
+    Checking(ServerCall.Listener<Q> delegate, ServerCall<Q, R> call, MethodDescriptor<?, ?> method,
+        ClientFaults faults) {
       super(delegate);
       this.call = call;
       this.method = method;
+      this.faults = faults;
     }
 
     @Override
@@ -60,6 +66,8 @@ final class MalformedRequests {
         method.parseRequest(new ByteArrayInputStream(bytes));
       } catch (IOException | RuntimeException e) {
         rejected = true;
+        faults.report("malformed gRPC request", "gRPC client {} sent a malformed {} request: {}",
+            ClientFaults.client(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), method.getFullMethodName(), e.getMessage());
         call.close(Status.INVALID_ARGUMENT.withDescription("malformed " + method.getFullMethodName()
             + " request (expected: a protobuf message with valid UTF-8 strings)"), new Metadata());
         return;

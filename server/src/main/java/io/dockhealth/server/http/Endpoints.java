@@ -137,7 +137,9 @@ final class Endpoints {
     Status.Code code = switch (status.code()) {
       case 400 -> Status.Code.INVALID_ARGUMENT;
       case 404 -> Status.Code.NOT_FOUND;
-      case 405 -> Status.Code.UNIMPLEMENTED;
+      case 405, 505 -> Status.Code.UNIMPLEMENTED;
+      case 408 -> Status.Code.DEADLINE_EXCEEDED;
+      case 421 -> Status.Code.PERMISSION_DENIED;
       case 413, 414, 431 -> Status.Code.RESOURCE_EXHAUSTED;
       case 503 -> Status.Code.UNAVAILABLE;
       default -> Status.Code.INTERNAL;

@@ -1,18 +1,22 @@
 package io.dockhealth.server.http;
 
-import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.util.concurrent.AbstractIdleService;
+import com.google.common.annotations.VisibleForTesting;
+import com.google.common.base.Ticker;
 import io.dockhealth.server.api.Exposure;
+import io.dockhealth.server.logging.ClientFaults;
 import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
+import io.dockhealth.server.net.ConnectionCap;
 import io.dockhealth.server.net.ListenAddress;
 import io.dockhealth.server.net.ListenerSpec;
 import io.dockhealth.server.net.UnixSocketFile;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -33,12 +37,14 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.WriteTimeoutHandler;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -47,22 +53,22 @@ import java.net.SocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP/1.1 gateway: the health of every name in proto3 JSON, container detail, the drop-in
- * routes of container-healthcheck, long-polls, {@code /metrics} and {@code /healthz}, on one TCP
+ * routes of container-healthcheck, long-polls, {@code /metrics} and {@code /healthz}, on one
  * listener: TCP, with TLS (HTTPS) if configured, or a unix socket. It reads only the registry's
  * snapshots and is told of new ones as a {@link io.dockhealth.server.model.SnapshotListener}; no
  * request calls Docker or blocks an event loop.
  *
  * <pre>{@code
  * HttpFrontEnd http = new HttpFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 4246)),
- *     "/container-healthcheck", 10_000, registry, Exposure.DEFAULT, metrics, Clock.systemUTC());
+ *     "/container-healthcheck", HttpLimits.of(10_000), registry, Exposure.DEFAULT, metrics, Clock.systemUTC());
  * http.startAsync().awaitRunning();
  * // curl -i 127.0.0.1:4246/v1/health/web-1
  * }</pre>
@@ -96,35 +102,44 @@ public final class HttpFrontEnd extends AbstractIdleService {
   private final UnixSocketFile socketFile; // null for TCP
   private final Registry registry;
   private final Metrics metrics;
-  private final int maxConnections;
+  private final HttpLimits limits;
   private final Router router;
   private final Endpoints endpoints;
   private final LongPolls polls;
-  private final AtomicInteger connections = new AtomicInteger();
+  private final ClientFaults faults;
+  private final ConnectionCap cap;
+  private final ByteBuf refusal;
   private final ChannelGroup channels = new DefaultChannelGroup("dockhealth-http", GlobalEventExecutor.INSTANCE);
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private volatile Channel server;
+  private volatile HttpHandler.Shared shared;
 
   /**
    * @param compatPrefix where the drop-in routes live, such as {@code /container-healthcheck}, or
    *     empty; see {@link #compatPrefixProblem}
-   * @param maxConnections the most connections open at once; more are answered 503 and closed
+   * @param limits connections, request time and the Host names answered
    * @param exposure what the routes show beyond health
    */
-  public HttpFrontEnd(ListenerSpec listener, String compatPrefix, int maxConnections, Registry registry,
+  public HttpFrontEnd(ListenerSpec listener, String compatPrefix, HttpLimits limits, Registry registry,
       Exposure exposure, Metrics metrics, Clock clock) {
     this.listener = checkNotNull(listener, "listener");
     this.socketFile = listener.socketFile().orElse(null);
-    checkArgument(maxConnections > 0, "maxConnections: %s (expected: > 0)", maxConnections);
-    this.maxConnections = maxConnections;
+    this.limits = checkNotNull(limits, "limits");
     this.registry = checkNotNull(registry, "registry");
     this.metrics = checkNotNull(metrics, "metrics");
     this.router = new Router(compatPrefix);
     this.endpoints = new Endpoints(metrics, checkNotNull(clock, "clock"), checkNotNull(exposure, "exposure"));
     this.polls = new LongPolls(registry);
+    this.faults = new ClientFaults(logger, Ticker.systemTicker());
+    // A refused connection goes on to configure(), which answers it 503 without reading it.
+    this.cap = ConnectionCap.forHandlers(limits.maxConnections(),
+        connection -> connection.pipeline().fireUserEventTriggered(HttpHandler.RECLAIMED));
+    this.refusal = Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(refusalBytes()));
+    this.shared = shared(listener.address());
     metrics.longPolls(polls::open);
-    metrics.httpConnections(connections::get);
+    metrics.httpConnections(cap::open);
+    metrics.connectionCap("http", cap::refused, cap::evicted);
   }
 
   /**
@@ -133,6 +148,19 @@ public final class HttpFrontEnd extends AbstractIdleService {
    */
   public static Optional<String> compatPrefixProblem(String prefix) {
     return Router.compatPrefixProblem(prefix);
+  }
+
+  private HttpHandler.Shared shared(ListenAddress listening) {
+    return new HttpHandler.Shared(router, endpoints, polls, registry, metrics,
+        HostAllowList.of(limits.allowedHosts(), listening), limits.requestTimeout(), faults);
+  }
+
+  /**
+   * What is wrong with a name given to answer as {@code Host}, phrased as what is expected; empty
+   * when it is fine. Main checks {@code --http-allowed-hosts} with it.
+   */
+  public static Optional<String> allowedHostProblem(String host) {
+    return HostAllowList.problem(host);
   }
 
   @Override
@@ -158,14 +186,24 @@ public final class HttpFrontEnd extends AbstractIdleService {
       server = new ServerBootstrap()
           .group(boss, workers)
           .channel(type)
+          // Ahead of Netty's acceptor: every connection takes a slot, or is refused, as it is accepted.
+          .handler(cap.acceptor())
           // Requests are read one at a time, when the previous one is answered (see HttpHandler).
           .childOption(ChannelOption.AUTO_READ, false)
           .childHandler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel channel) {
-              if (tls != null) {
+              if (tls != null && ConnectionCap.slotOf(channel).isPresent()) {
                 // TLS first, and only TLS: a plaintext request fails the handshake and is closed.
-                channel.pipeline().addLast(tls.newHandler(channel.alloc()), new TlsFailures());
+                // The request timeout, armed at connect, bounds the handshake too; so does the
+                // handler's own timeout, set to the same.
+                SslHandler handshake = tls.newHandler(channel.alloc());
+                handshake.setHandshakeTimeoutMillis(limits.requestTimeout().toMillis());
+                channel.pipeline().addLast(handshake, new TlsFailures());
+              } else if (tls != null) {
+                // Refused: a 503 would wait behind a handshake that a flood never finishes.
+                channel.close();
+                return;
               }
               configure(channel);
             }
@@ -187,28 +225,49 @@ public final class HttpFrontEnd extends AbstractIdleService {
       shutDownGroups();
       throw e;
     }
+    // The Host names answered include the address bound, now known.
+    shared = shared(listenAddress());
     logger.info("HTTP listening on {}", listener.describe(listenAddress()));
   }
 
   /**
-   * Sets up a new connection: idle timeout, Netty's HTTP/1.1 codec with our limits (an over-long
-   * request line or header block fails decoding and is answered 414 or 431), the aggregator, and
-   * flow control so that requests are handled one at a time. Tests call it on an EmbeddedChannel.
+   * Sets up a new connection: a connection refused by the cap is answered 503 and closed, unread;
+   * one with a slot gets the write timeout, Netty's HTTP/1.1 decoder with our limits and strict
+   * rules (an over-long request line or header block fails decoding and is answered 414 or 431),
+   * the aggregator, and flow control so that requests are handled one at a time. Tests call it on
+   * an EmbeddedChannel admitted by {@link #acceptor()}.
    */
   void configure(Channel channel) {
-    int open = connections.incrementAndGet();
-    channel.closeFuture().addListener(f -> connections.decrementAndGet());
     channels.add(channel);
+    ConnectionCap.Slot slot = ConnectionCap.slotOf(channel).orElse(null);
+    if (slot == null) {
+      channel.pipeline().addLast(new Refusal());
+      return;
+    }
+    HttpHandler handler = new HttpHandler(shared, slot);
     channel.pipeline()
-        .addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))
-        .addLast(new HttpServerCodec(new HttpDecoderConfig()
+        .addLast(new WriteTimeoutHandler(limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS))
+        .addLast(new ChannelInboundHandlerAdapter() {
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            handler.bytesArrived();
+            ctx.fireChannelRead(msg);
+          }
+        })
+        .addLast(new StrictRequestDecoder(new HttpDecoderConfig()
             .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
             .setMaxHeaderSize(MAX_HEADER_BYTES)
             .setStrictLineParsing(true)))
+        .addLast(new HttpResponseEncoder())
         .addLast(new Aggregator())
         .addLast(new FlowControlHandler())
-        .addLast(new HttpHandler(router, endpoints, polls, registry, metrics,
-            open > maxConnections ? maxConnections : 0));
+        .addLast(handler);
+  }
+
+  /** The cap's handler for the listening channel, for tests that admit EmbeddedChannels with it. */
+  @VisibleForTesting
+  ChannelHandler acceptor() {
+    return cap.acceptor();
   }
 
   /** The registry listener that wakes long-polls; tests that call {@link #configure} add it themselves. */
@@ -219,12 +278,12 @@ public final class HttpFrontEnd extends AbstractIdleService {
   @Override
   protected void shutDown() throws Exception {
     registry.removeListener(polls);
+    if (socketFile != null) {
+      socketFile.remove();
+    }
     Channel listening = server;
     if (listening != null) {
       listening.close().syncUninterruptibly();
-    }
-    if (socketFile != null) {
-      socketFile.remove();
     }
     // Each answer runs on its connection's event loop before the close queued there after it.
     polls.releaseAll();
@@ -266,6 +325,33 @@ public final class HttpFrontEnd extends AbstractIdleService {
     return polls.open();
   }
 
+  /**
+   * Answers a connection the cap refused, every slot being busy: one 503 written as soon as it is
+   * registered, then closed, its request never read. The bytes are made once per gateway.
+   */
+  private final class Refusal extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.writeAndFlush(refusal.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private byte[] refusalBytes() {
+    Reply reply = Endpoints.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "too many connections: every one of the "
+        + limits.maxConnections() + " this server takes (--http-max-connections) is answering a request; retry"
+        + " later", false);
+    String head = "HTTP/1.1 503 Service Unavailable\r\n"
+        + "content-type: " + reply.contentType() + "\r\n"
+        + "content-length: " + reply.body().length + "\r\n"
+        + "cache-control: no-store\r\n"
+        + "connection: close\r\n\r\n";
+    byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
+    byte[] bytes = new byte[headBytes.length + reply.body().length];
+    System.arraycopy(headBytes, 0, bytes, 0, headBytes.length);
+    System.arraycopy(reply.body(), 0, bytes, headBytes.length, reply.body().length);
+    return bytes;
+  }
+
   /** Netty's aggregator, with a 413 that says what was wrong, like every other error. */
   private final class Aggregator extends HttpObjectAggregator {
     Aggregator() {
@@ -298,7 +384,7 @@ public final class HttpFrontEnd extends AbstractIdleService {
           ? cause.getCause()
           : cause;
       if (tls instanceof SSLException) {
-        logger.debug("HTTP TLS with {} failed: {}", ctx.channel().remoteAddress(), tls.toString());
+        logger.debug("HTTP TLS with {} failed: {}", ClientFaults.client(ctx.channel().remoteAddress()), tls.toString());
         ctx.close();
         return;
       }

@@ -10,6 +10,7 @@ import io.dockhealth.server.model.Snapshot;
 import io.dockhealth.server.model.SnapshotListener;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -20,7 +21,10 @@ import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Function;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The sidecar's Prometheus metrics: what the Docker side did, what the model holds, and what the
@@ -85,6 +89,31 @@ public final class Metrics {
       .help("HTTP requests by route template and status code")
       .labelNames("route", "code")
       .register(registry);
+
+  /** A listener's counts of connections refused and reclaimed. */
+  private record CapCounts(LongSupplier refused, LongSupplier reclaimed) {}
+
+  /** Each listener's counts, read at each scrape. */
+  private final Map<String, CapCounts> connectionCaps = new ConcurrentSkipListMap<>();
+
+  {
+    connectionCapCounter("dockhealth_connections_refused_total",
+        "Connections closed as they were accepted, every slot under the listener's cap answering a request",
+        CapCounts::refused);
+    connectionCapCounter("dockhealth_connections_reclaimed_total",
+        "Connections closed to give their slot to a newer one: silent, slow or idle ones first", CapCounts::reclaimed);
+  }
+
+  /** A counter by listener, read at each scrape from each listener's {@link #connectionCap}. */
+  private void connectionCapCounter(String name, String help, Function<CapCounts, LongSupplier> count) {
+    CounterWithCallback.builder()
+        .name(name)
+        .help(help)
+        .labelNames("listener")
+        .callback(callback -> connectionCaps.forEach((listener, counts) ->
+            callback.call(count.apply(counts).getAsLong(), listener)))
+        .register(registry);
+  }
 
   private final DockerStats docker = new DockerStats() {
     @Override
@@ -196,6 +225,22 @@ public final class Metrics {
   /** Open HTTP connections, read at each scrape. */
   public void httpConnections(IntSupplier open) {
     gauge("dockhealth_http_connections", "Open HTTP connections", open);
+  }
+
+  /** Open gRPC connections, read at each scrape. */
+  public void grpcConnections(IntSupplier open) {
+    gauge("dockhealth_grpc_connections", "Open gRPC connections", open);
+  }
+
+  /**
+   * A listener's connection cap: connections it refused and connections it closed to reclaim their
+   * slot, read at each scrape.
+   *
+   * @param listener {@code http} or {@code grpc}
+   */
+  public void connectionCap(String listener, LongSupplier refused, LongSupplier reclaimed) {
+    connectionCaps.put(checkNotNull(listener, "listener"),
+        new CapCounts(checkNotNull(refused, "refused"), checkNotNull(reclaimed, "reclaimed")));
   }
 
   private void gauge(String name, String help, IntSupplier value) {

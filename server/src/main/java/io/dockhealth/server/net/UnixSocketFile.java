@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * its mode, then renamed into place, so the path never shows a socket with another mode (the
  * process's umask would decide it otherwise) and a socket left by a crashed run is replaced at once.
  * Only a socket is ever replaced: a path holding anything else, or a socket another process still
- * listens on, stops the start. {@link #remove()} deletes the socket when the listener has closed,
- * if the path still holds it.
+ * listens on, stops the start. {@link #remove()} deletes the socket before the listener closes, if
+ * the path still holds it.
  *
  * <pre>{@code
  * UnixSocketFile file = new UnixSocketFile(Path.of("/run/dockhealth/grpc.sock"), mode);
@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * bind(file.bindAddress());
  * file.publish();
  * ...
- * close(); file.remove();
+ * file.remove(); close();
  * }</pre>
  */
 public final class UnixSocketFile {
@@ -89,16 +89,19 @@ public final class UnixSocketFile {
   }
 
   /**
-   * Deletes the socket once the listener has closed, if the path still holds the one {@link
-   * #publish()} made (the same inode, and no one listens on it). Never throws.
+   * Deletes the socket if the path still holds the one {@link #publish()} made (the same inode).
+   * Call it while the listener is still open: clients can no longer find it, those connected stay,
+   * and the inode cannot be another socket's, since ours is still alive. (After the close, a new
+   * socket at the path might get our inode number again; and NIO releases a closed listener's
+   * descriptor only at the event loop's next select, so for a moment our own closed socket would
+   * still accept.) Never throws.
    */
   public void remove() {
     try {
       Files.deleteIfExists(bindPath); // publish failed midway
       Object published = fileKey;
       if (published != null
-          && published.equals(Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey())
-          && checkReplaceable(path)) {
+          && published.equals(Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey())) {
         Files.delete(path);
       }
     } catch (NoSuchFileException e) {

@@ -142,6 +142,41 @@ class EventUpdatesTest {
         .hasMessageContaining("expected");
   }
 
+  // ----- events an inspect has overtaken -----
+
+  @Test
+  void apply_dieOlderThanTheStartAnInspectShowed_isEmpty() {
+    // docker restart: the inspect asked for on kill already found the container running again.
+    Instant died = Instant.parse("2024-03-08T06:10:00Z");
+    ContainerRecord restarted = new ContainerRecord(ID, "web", "nginx:1.25", "nginx -g daemon off;", CREATED,
+        ContainerState.RUNNING, HealthStatus.STARTING, 0, probes(), 0, false,
+        Optional.of(died.plusMillis(300)), Optional.of(died), 3, ports(), labels());
+
+    assertThat(EventUpdates.apply(restarted, "die", ATTRIBUTES, died)).isEmpty();
+    assertThat(EventUpdates.apply(restarted, "die", ATTRIBUTES, died.plusSeconds(1)))
+        .as("a die after the start it knows is news").isPresent();
+  }
+
+  @Test
+  void apply_startOlderThanTheExitAnInspectShowed_isEmpty() {
+    Instant started = Instant.parse("2024-03-08T06:10:00Z");
+    ContainerRecord exited = new ContainerRecord(ID, "web", "nginx:1.25", "nginx -g daemon off;", CREATED,
+        ContainerState.EXITED, HealthStatus.UNHEALTHY, 0, probes(), 1, false,
+        Optional.of(started), Optional.of(started.plusMillis(50)), 0, ports(), labels());
+
+    assertThat(EventUpdates.apply(exited, "start", ATTRIBUTES, started)).isEmpty();
+    assertThat(EventUpdates.apply(exited, "restart", ATTRIBUTES, started)).isEmpty();
+    assertThat(EventUpdates.apply(exited, "start", ATTRIBUTES, started.plusSeconds(1))).isPresent();
+  }
+
+  @Test
+  void apply_healthStatusOlderThanAProbeAnInspectShowed_isEmpty() {
+    ContainerRecord container = container(ContainerState.RUNNING, HealthStatus.HEALTHY);
+    Instant beforeLastProbe = container.probes().get(0).start().minusSeconds(1);
+
+    assertThat(EventUpdates.apply(container, "health_status: unhealthy", ATTRIBUTES, beforeLastProbe)).isEmpty();
+  }
+
   // ----- pause, unpause, oom -----
 
   @Test

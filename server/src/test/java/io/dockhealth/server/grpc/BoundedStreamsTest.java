@@ -66,7 +66,7 @@ class BoundedStreamsTest {
   @BeforeEach
   void start() {
     front = new GrpcFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), registry, 10, 10, false,
-        Exposure.DEFAULT, metrics);
+        Exposure.DEFAULT, GrpcLimits.defaults(), metrics);
     front.startAsync().awaitRunning();
     channel = NettyChannelBuilder.forAddress(front.address()).usePlaintext()
         .flowControlWindow(CLIENT_WINDOW_BYTES).build();

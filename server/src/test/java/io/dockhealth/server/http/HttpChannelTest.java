@@ -21,6 +21,7 @@ import io.dockhealth.server.model.HealthStatus;
 import io.dockhealth.server.model.PortMapping;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
+import io.dockhealth.server.net.ConnectionCap;
 import io.dockhealth.server.net.ListenerSpec;
 import io.dockhealth.server.testing.FakeClock;
 import io.netty.buffer.ByteBuf;
@@ -32,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -51,22 +53,28 @@ class HttpChannelTest {
   private final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
       Duration.ofSeconds(60), clock, clock);
   private final Metrics metrics = new Metrics();
-  private final HttpFrontEnd front = frontEnd(Exposure.DEFAULT, metrics);
+  private final HttpFrontEnd front = frontEnd(Exposure.DEFAULT, metrics, List.of("sidecar.internal"));
+  /** Stand in for the listening channels: connections are admitted by each gateway's cap on its own. */
+  private final Map<HttpFrontEnd, EmbeddedChannel> listeners = new HashMap<>();
   private final List<EmbeddedChannel> channels = new ArrayList<>();
 
   HttpChannelTest() {
     registry.addListener(front.longPolls());
   }
 
-  /** A gateway on the test's registry; each registers its gauges with {@code metrics}, so one per Metrics. */
-  private HttpFrontEnd frontEnd(Exposure exposure, Metrics metrics) {
-    return new HttpFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 0)), "/container-healthcheck", 3,
-        registry, exposure, metrics, clock);
+  /**
+   * A gateway on the test's registry, with room for 3 connections; each registers its gauges with
+   * {@code metrics}, so one per Metrics.
+   */
+  private HttpFrontEnd frontEnd(Exposure exposure, Metrics metrics, List<String> allowedHosts) {
+    return new HttpFrontEnd(ListenerSpec.tcp(new InetSocketAddress("127.0.0.1", 4246)), "/container-healthcheck",
+        new HttpLimits(3, Duration.ofSeconds(10), allowedHosts), registry, exposure, metrics, clock);
   }
 
   @AfterEach
   void closeChannels() {
     channels.forEach(EmbeddedChannel::finishAndReleaseAll);
+    listeners.values().forEach(EmbeddedChannel::finishAndReleaseAll);
   }
 
   private EmbeddedChannel connect() throws Exception {
@@ -76,6 +84,9 @@ class HttpChannelTest {
   private EmbeddedChannel connect(HttpFrontEnd front) throws Exception {
     EmbeddedChannel channel = new EmbeddedChannel(false, false);
     channel.config().setAutoRead(false);
+    EmbeddedChannel listener = listeners.computeIfAbsent(front, f -> new EmbeddedChannel(f.acceptor()));
+    listener.writeInbound(channel);
+    assertThat((Object) listener.readInbound()).as("handed on by the acceptor").isSameAs(channel);
     front.configure(channel);
     channel.register();
     channel.freezeTime();
@@ -178,7 +189,7 @@ class HttpChannelTest {
 
   @Test
   void detailsHealth_containerRoutesAre404NamingTheFlag_compatAppWithoutCommandLine_healthAsEver() throws Exception {
-    HttpFrontEnd healthOnly = frontEnd(new Exposure(Exposure.Details.HEALTH, false), new Metrics());
+    HttpFrontEnd healthOnly = frontEnd(new Exposure(Exposure.Details.HEALTH, false), new Metrics(), List.of());
     registry.replaceAll(List.of(bkIam()));
 
     for (String target : List.of("/v1/containers", "/v1/containers/bk_iam-1709878117")) {
@@ -209,7 +220,7 @@ class HttpChannelTest {
     assertThat(hidden.get("output").asText()).isEmpty();
     assertThat(hidden.get("exitCode").asInt()).isZero();
     assertThat(getResponse("/v1/containers").body()).doesNotContain("s3cret");
-    HttpFrontEnd showing = frontEnd(new Exposure(Exposure.Details.FULL, true), new Metrics());
+    HttpFrontEnd showing = frontEnd(new Exposure(Exposure.Details.FULL, true), new Metrics(), List.of());
     assertThat(exchange(showing, get("/v1/containers/web")).json().get("probes").get(0).get("output").asText())
         .isEqualTo("token=s3cret\n");
   }
@@ -328,7 +339,7 @@ class HttpChannelTest {
         "/container-healthcheck/health", "/container-healthcheck/apps/health/web", "/v1/health/nope")) {
       Response get = getResponse(target);
       EmbeddedChannel channel = connect();
-      send(channel, "HEAD " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      send(channel, "HEAD " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
       ByteBuf all = Unpooled.buffer();
       for (ByteBuf buf = channel.readOutbound(); buf != null; buf = channel.readOutbound()) {
         all.writeBytes(buf);
@@ -372,7 +383,7 @@ class HttpChannelTest {
     send(channel, "GET /v1/cont");
     send(channel, "ainers HTTP/1.1\r\nHo");
     assertThat(responses(channel, false)).isEmpty();
-    send(channel, "st: x\r\n\r\n");
+    send(channel, "st: localhost\r\n\r\n");
     assertThat(responses(channel, false)).extracting(Response::status).containsExactly(200);
 
     EmbeddedChannel tooLong = connect();
@@ -384,7 +395,7 @@ class HttpChannelTest {
   @Test
   void connectionClose_isHonoured() throws Exception {
     EmbeddedChannel channel = connect();
-    send(channel, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    send(channel, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     assertThat(responses(channel, false).get(0).header("connection")).isEqualTo("close");
     assertThat(channel.isOpen()).isFalse();
   }
@@ -509,14 +520,87 @@ class HttpChannelTest {
     EmbeddedChannel polling = connect();
     send(polling, get("/v1/health?since=" + registry.current().version() + "&wait=2m"));
     EmbeddedChannel idle = connect();
+    send(idle, get("/healthz"));
+    assertThat(responses(idle, false)).hasSize(1);
 
     for (EmbeddedChannel channel : List.of(polling, idle)) {
-      channel.advanceTimeBy(HttpFrontEnd.IDLE_TIMEOUT.toSeconds() + 1, TimeUnit.SECONDS);
+      channel.advanceTimeBy(HttpFrontEnd.IDLE_TIMEOUT.toSeconds() - 1, TimeUnit.SECONDS);
+      channel.runScheduledPendingTasks();
+    }
+    assertThat(idle.isOpen()).as("idle, but not for long enough").isTrue();
+    for (EmbeddedChannel channel : List.of(polling, idle)) {
+      channel.advanceTimeBy(2, TimeUnit.SECONDS);
       channel.runScheduledPendingTasks();
     }
 
     assertThat(polling.isOpen()).isTrue();
     assertThat(idle.isOpen()).isFalse();
+  }
+
+  @Test
+  void longPoll_aRequestPipelinedWhileItWaits_isHeldAndAnsweredAfterIt() throws Exception {
+    registry.replaceAll(List.of(running("web")));
+    EmbeddedChannel channel = connect();
+    send(channel, get("/v1/health?since=" + registry.current().version() + "&wait=10s"));
+    send(channel, get("/v1/health/web"));
+    assertThat(responses(channel, false)).isEmpty();
+
+    channel.advanceTimeBy(10, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    channel.runPendingTasks();
+
+    assertThat(responses(channel, false)).extracting(Response::status).containsExactly(304, 200);
+    assertThat(channel.isOpen()).isTrue();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time limits: request heads, however they trickle in.
+
+  @Test
+  void silentConnection_closedAfterTheRequestTimeout() throws Exception {
+    EmbeddedChannel channel = connect();
+    channel.advanceTimeBy(9, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    assertThat(channel.isOpen()).isTrue();
+
+    channel.advanceTimeBy(1, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(responses(channel, false)).isEmpty();
+  }
+
+  @Test
+  void slowloris_aHeadTricklingIn_getsA408WhenTheTimeoutPasses_whateverItSendsMeanwhile() throws Exception {
+    EmbeddedChannel channel = connect();
+    String request = get("/healthz");
+    for (int second = 0; second < 10; second++) {
+      send(channel, request.substring(second, second + 1));
+      channel.advanceTimeBy(1, TimeUnit.SECONDS);
+      channel.runScheduledPendingTasks();
+    }
+
+    List<Response> responses = responses(channel, false);
+    assertThat(responses).extracting(Response::status).containsExactly(408);
+    assertThat(responses.get(0).json().get("message").asText()).contains("expected");
+    assertThat(channel.isOpen()).isFalse();
+  }
+
+  @Test
+  void keepAlive_theNextHeadHasTheRequestTimeoutFromItsFirstByte() throws Exception {
+    EmbeddedChannel channel = connect();
+    send(channel, get("/healthz"));
+    assertThat(responses(channel, false)).hasSize(1);
+    channel.advanceTimeBy(60, TimeUnit.SECONDS); // idle, under the idle timeout
+    channel.runScheduledPendingTasks();
+    send(channel, "GET /hea");
+    channel.advanceTimeBy(9, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    assertThat(channel.isOpen()).isTrue();
+
+    channel.advanceTimeBy(1, TimeUnit.SECONDS);
+    channel.runScheduledPendingTasks();
+    assertThat(responses(channel, false)).extracting(Response::status).containsExactly(408);
+    assertThat(channel.isOpen()).isFalse();
   }
 
   @Test
@@ -538,7 +622,7 @@ class HttpChannelTest {
 
   @Test
   void tooLargeHeaders_431() throws Exception {
-    Response response = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
+    Response response = exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: "
         + "b".repeat(HttpFrontEnd.MAX_HEADER_BYTES) + "\r\n\r\n");
     assertThat(response.status()).isEqualTo(431);
     assertThat(response.json().get("message").asText()).contains("headers too large");
@@ -546,7 +630,7 @@ class HttpChannelTest {
 
   @Test
   void body_tooLarge_413() throws Exception {
-    Response response = exchange("POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+    Response response = exchange("POST /v1/health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n"
         + "x".repeat(9000));
     assertThat(response.status()).isEqualTo(413);
     assertThat(response.json().get("message").asText()).contains("expected: no body");
@@ -554,26 +638,133 @@ class HttpChannelTest {
 
   @Test
   void wrongMethod_405WithAllow() throws Exception {
-    Response response = exchange("DELETE /v1/health/web HTTP/1.1\r\nHost: x\r\n\r\n");
+    Response response = exchange("DELETE /v1/health/web HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assertThat(response.status()).isEqualTo(405);
     assertThat(response.header("allow")).isEqualTo("GET, HEAD");
-    Response compat = exchange("POST /container-healthcheck/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    Response compat = exchange("POST /container-healthcheck/health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
     assertThat(compat.status()).isEqualTo(405);
     assertThat(compat.json().get("status").asText()).as("the compat error shape").isEqualTo("error");
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The connection cap (3 here).
+
   @Test
-  void connectionsOverTheCap_503AndClosed() throws Exception {
-    List<EmbeddedChannel> allowed = List.of(connect(), connect(), connect());
+  void overTheCap_theOldestSilentConnectionMakesRoom_andTheNewcomerIsAnswered() throws Exception {
+    EmbeddedChannel silent = connect();
+    EmbeddedChannel idle = connect();
+    send(idle, get("/healthz"));
+    responses(idle, false);
+    EmbeddedChannel polling = connect();
+    send(polling, get("/v1/health?since=" + registry.current().version() + "&wait=2m"));
+
+    EmbeddedChannel newcomer = connect();
+    silent.runPendingTasks();
+    assertThat(silent.isOpen()).as("never sent a request").isFalse();
+    send(newcomer, get("/v1/containers"));
+    assertThat(responses(newcomer, false)).extracting(Response::status).containsExactly(200);
+
+    EmbeddedChannel second = connect();
+    idle.runPendingTasks();
+    assertThat(idle.isOpen()).as("idle keep-alive, next in line").isFalse();
+
+    // With the others answering requests, only the long-poll is left to give way.
+    List.of(newcomer, second).forEach(c -> ConnectionCap.slotOf(c).orElseThrow().enter(ConnectionCap.State.BUSY));
+    connect();
+    polling.runPendingTasks();
+    List<Response> answered = responses(polling, false);
+    assertThat(answered).extracting(Response::status).as("a long-poll, last: answered first").containsExactly(304);
+    assertThat(answered.get(0).header("connection")).isEqualTo("close");
+    assertThat(polling.isOpen()).isFalse();
+    assertThat(second.isOpen()).isTrue();
+    assertThat(metrics()).contains("dockhealth_connections_reclaimed_total{listener=\"http\"} 3.0");
+  }
+
+  @Test
+  void overTheCap_everySlotBusy_503AndClosedUnread() throws Exception {
+    List<EmbeddedChannel> busy = List.of(connect(), connect(), connect());
+    busy.forEach(channel -> ConnectionCap.slotOf(channel).orElseThrow().enter(ConnectionCap.State.BUSY));
+
     EmbeddedChannel over = connect();
-    send(over, get("/healthz"));
+
     Response response = responses(over, false).get(0);
     assertThat(response.status()).isEqualTo(503);
-    assertThat(response.json().get("message").asText()).contains("too many connections");
+    assertThat(response.json().get("message").asText()).contains("too many connections").contains("--http-max-connections");
     assertThat(over.isOpen()).isFalse();
+    assertThat(busy).allMatch(EmbeddedChannel::isOpen);
+    assertThat(metrics()).contains("dockhealth_connections_refused_total{listener=\"http\"} 1.0");
+  }
 
-    send(allowed.get(0), get("/v1/health"));
-    assertThat(responses(allowed.get(0), false).get(0).status()).isEqualTo(200);
+  private String metrics() {
+    return new String(metrics.scrape(), StandardCharsets.UTF_8);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Strict HTTP/1.1 and the Host names answered.
+
+  @Test
+  void strictParsing_whatRfc9112Refuses_isRefusedAndTheConnectionClosed() throws Exception {
+    Map<String, Integer> cases = new LinkedHashMap<>();
+    cases.put("GET /healthz HTTP/9.9\r\nHost: localhost\r\n\r\n", 505);
+    cases.put("GET /healthz HTTP/2.0\r\nHost: localhost\r\n\r\n", 505);
+    cases.put("GET /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: xchunked\r\n\r\n", 400);
+    cases.put("GET /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400);
+    cases.put("GET /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400);
+    cases.put("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a\r\n b\r\n\r\n", 400);
+    cases.put("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a\r\n\tb\r\n\r\n", 400);
+    cases.put("GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n", 400);
+    cases.put("GET /healthz HTTP/1.1\r\n\r\n", 400);
+    for (Map.Entry<String, Integer> c : cases.entrySet()) {
+      EmbeddedChannel channel = connect();
+      send(channel, c.getKey());
+      List<Response> responses = responses(channel, false);
+      assertThat(responses).as(c.getKey()).extracting(Response::status).containsExactly(c.getValue());
+      assertThat(responses.get(0).json().get("message").asText()).as(c.getKey()).contains("expected");
+      assertThat(channel.isOpen()).as(c.getKey()).isFalse();
+      channel.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void strictParsing_whatItAllows_isAnswered() throws Exception {
+    for (String request : List.of(
+        "GET /healthz HTTP/1.0\r\n\r\n",
+        "\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "POST /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a b\r\n\r\n")) {
+      EmbeddedChannel channel = connect();
+      send(channel, request);
+      assertThat(responses(channel, false)).as(request).extracting(Response::status).doesNotContain(400, 505);
+      channel.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void host_notAllowed_421SayingWhichAre_andAllowedOnesAnswered() throws Exception {
+    for (String host : List.of("localhost", "LOCALHOST:4246", "127.0.0.1:80", "[::1]:4246", "[0:0:0:0:0:0:0:1]",
+        "sidecar.internal", "sidecar.internal.:4246")) {
+      Response response = exchange("GET /healthz HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+      assertThat(response.status()).as(host).isNotEqualTo(421);
+    }
+    for (String host : List.of("evil.example", "evil.example:4246", "127.0.0.2", "localhost.evil.example", "")) {
+      Response response = exchange("GET /healthz HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+      assertThat(response.status()).as(host).isEqualTo(421);
+      assertThat(response.json().get("message").asText()).as(host)
+          .contains("expected: one of localhost, 127.0.0.1, [::1]").contains("sidecar.internal")
+          .contains("--http-allowed-hosts");
+    }
+    Response compat = exchange("GET /container-healthcheck/health HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+    assertThat(compat.status()).isEqualTo(421);
+    assertThat(compat.json().get("status").asText()).as("the compat error shape").isEqualTo("error");
+  }
+
+  @Test
+  void host_star_allowsAny() throws Exception {
+    HttpFrontEnd any = frontEnd(Exposure.DEFAULT, new Metrics(), List.of("*"));
+
+    Response response = exchange(any, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+
+    assertThat(response.status()).isNotEqualTo(421);
   }
 
   @Test

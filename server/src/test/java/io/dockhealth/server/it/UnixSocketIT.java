@@ -66,8 +66,10 @@ class UnixSocketIT {
       sidecar.stop();
 
       assertThat(sidecar.awaitExit(Duration.ZERO)).isEqualTo(OptionalInt.of(143));
-      assertThat(exists(grpc)).as("gRPC socket removed").isFalse();
-      assertThat(exists(http)).as("HTTP socket removed").isFalse();
+      assertThat(exists(grpc)).as("gRPC socket removed; the sidecar's log:%n%s", String.join("\n", sidecar.log()))
+          .isFalse();
+      assertThat(exists(http)).as("HTTP socket removed; the sidecar's log:%n%s", String.join("\n", sidecar.log()))
+          .isFalse();
     }
   }
 

@@ -44,9 +44,10 @@ class UnixSocketFileTest {
       assertThat(Files.getPosixFilePermissions(path)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
       assertThat(Files.exists(path.resolveSibling("grpc.sock.new"))).isFalse();
       SocketChannel.open(UnixDomainSocketAddress.of(path)).close(); // it listens there
+
+      file.remove();
+      assertThat(Files.exists(path, LinkOption.NOFOLLOW_LINKS)).isFalse();
     }
-    file.remove();
-    assertThat(Files.exists(path, LinkOption.NOFOLLOW_LINKS)).isFalse();
   }
 
   @Test
@@ -60,9 +61,10 @@ class UnixSocketFileTest {
     try (ServerSocketChannel server = bind(file)) {
       file.publish();
       SocketChannel.open(UnixDomainSocketAddress.of(path)).close();
+
+      file.remove();
+      assertThat(Files.exists(path, LinkOption.NOFOLLOW_LINKS)).isFalse();
     }
-    file.remove();
-    assertThat(Files.exists(path, LinkOption.NOFOLLOW_LINKS)).isFalse();
   }
 
   @Test
@@ -98,15 +100,15 @@ class UnixSocketFileTest {
     file.prepare();
     try (ServerSocketChannel server = bind(file)) {
       file.publish();
-    }
-    Files.delete(path);
-    try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-      other.bind(UnixDomainSocketAddress.of(path)); // another run took the path meanwhile (its inode may be ours again)
+      Files.delete(path);
+      try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+        other.bind(UnixDomainSocketAddress.of(path)); // another run took the path meanwhile
 
-      file.remove();
+        file.remove();
 
-      assertThat(Files.exists(path, LinkOption.NOFOLLOW_LINKS)).isTrue();
-      SocketChannel.open(UnixDomainSocketAddress.of(path)).close();
+        assertThat(Files.exists(path, LinkOption.NOFOLLOW_LINKS)).isTrue();
+        SocketChannel.open(UnixDomainSocketAddress.of(path)).close();
+      }
     }
   }
 

@@ -11,10 +11,11 @@ import io.dockhealth.server.metrics.Metrics;
 import io.dockhealth.server.model.Registry;
 import io.dockhealth.server.model.ServiceRules;
 import io.dockhealth.server.testing.FakeClock;
+import io.dockhealth.testing.HealthClient;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -23,12 +24,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class MetricsInterceptorTest {
+/** Calls counted as the transport ends them, by method and status code. */
+class CallMetricsTest {
   private final FakeClock clock = new FakeClock(Instant.parse("2026-11-23T10:00:00Z"));
   private final Registry registry = new Registry(ServiceRules.defaults(), Duration.ofSeconds(30),
       Duration.ofSeconds(60), clock, clock);
@@ -42,7 +45,9 @@ class MetricsInterceptorTest {
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name)
         .directExecutor()
-        .addService(ServerInterceptors.intercept(health, new MetricsInterceptor(metrics)))
+        .addService(health)
+        .addStreamTracerFactory(new CallMetrics(metrics, Set.of(HealthGrpc.getCheckMethod().getFullMethodName(),
+            HealthGrpc.getWatchMethod().getFullMethodName())))
         .build()
         .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
@@ -91,5 +96,18 @@ class MetricsInterceptorTest {
         .contains("dockhealth_grpc_requests_total{code=\"CANCELLED\",method=\"grpc.health.v1.Health/Watch\"} 1.0")
         .contains("dockhealth_grpc_messages_sent_total{method=\"grpc.health.v1.Health/Check\"} 1.0")
         .contains("dockhealth_grpc_messages_sent_total{method=\"grpc.health.v1.Health/Watch\"} 1.0"));
+  }
+
+  @Test
+  void aMethodTheServerDoesNotHave_isCountedAsUnimplementedUnderOneLabel() throws Exception {
+    start();
+    HealthClient client = new HealthClient(channel);
+    for (String name : List.of("x.Y/Z", "a.B/C")) {
+      assertThat(client.raw(name, new byte[0]).getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+    }
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(scrape())
+        .contains("dockhealth_grpc_requests_total{code=\"UNIMPLEMENTED\",method=\"unknown\"} 2.0")
+        .doesNotContain("x.Y/Z"));
   }
 }
