@@ -16,7 +16,8 @@ description = {
         (round-robin, weighted, retries never repeat a peer, passive checks with nginx's max_fails
         and fail_timeout) from each worker's view, without any network call on the request path.
         Topologies: hosts (a peer per host), local (the containers of this host) and cluster (the
-        containers of many hosts, each at its host's address). Runs on OpenResty and on nginx with ngx_lua
+        containers of many hosts, each at its host's address). Sidecars are reached over TCP, TLS
+        or mutual TLS, or on a unix socket. Runs on OpenResty and on nginx with ngx_lua
         (lua-nginx-module), lua-resty-core and lua-cjson, all of which OpenResty bundles.
     ]],
 }
@@ -38,6 +39,7 @@ build = {
         ["resty.dockhealth.shm"] = "lib/resty/dockhealth/shm.lua",
         ["resty.dockhealth.sidecar"] = "lib/resty/dockhealth/sidecar.lua",
         ["resty.dockhealth.snapshot"] = "lib/resty/dockhealth/snapshot.lua",
+        ["resty.dockhealth.tls"] = "lib/resty/dockhealth/tls.lua",
         ["resty.dockhealth.view"] = "lib/resty/dockhealth/view.lua",
     },
 }

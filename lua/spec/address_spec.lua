@@ -34,4 +34,28 @@ describe("resty.dockhealth.address", function()
             end
         end)
     end)
+
+    describe("parse_unix", function()
+        it("takes ngx_lua's form and the sidecar flag's, giving ngx_lua's", function()
+            assert.are.equal("unix:/run/dockhealth/http.sock", address.parse_unix("unix:/run/dockhealth/http.sock"))
+            assert.are.equal("unix:/run/dockhealth/http.sock", address.parse_unix("unix:///run/dockhealth/http.sock"))
+        end)
+
+        it("refuses relative paths, directories, colons, spaces and anything else", function()
+            for _, bad in ipairs({ "unix:run/http.sock", "unix://run/http.sock", "unix:/run/", "unix:/run/a:b",
+                "unix:/run/a b", "unix:/run/a\nb", "unix:", "/run/http.sock", "unix:/" }) do
+                local host, err = address.parse_unix(bad)
+                assert.is_nil(host, bad)
+                assert.are.equal("expected an absolute path to a socket such as unix:/run/dockhealth/http.sock", err)
+            end
+            assert.are.same({ nil, "not a string" }, { address.parse_unix(4246) })
+        end)
+
+        it("takes paths that fit a socket address, 107 bytes", function()
+            local fits = "/" .. string.rep("s", 106)
+            assert.are.equal("unix:" .. fits, address.parse_unix("unix:" .. fits))
+            assert.are.same({ nil, "a socket path of 108 bytes (expected: at most 107)" },
+                { address.parse_unix("unix:" .. fits .. "s") })
+        end)
+    end)
 end)

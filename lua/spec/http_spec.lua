@@ -13,7 +13,11 @@ local function fake_tcp(scripts)
             sock.timeouts = { c, s, r }
         end
         function sock.connect(_, host, port, opts)
-            sock.target = host .. ":" .. port
+            if type(port) == "table" or port == nil then
+                -- A unix socket: connect("unix:/path", opts).
+                port, opts = nil, port
+            end
+            sock.target = port and (host .. ":" .. port) or host
             sock.pool = opts and opts.pool
             if script.connect_error then
                 return nil, script.connect_error
@@ -22,6 +26,20 @@ local function fake_tcp(scripts)
         end
         function sock.getreusedtimes()
             return script.reused or 0
+        end
+        function sock.setclientcert(_, chain, key)
+            sock.client_cert = { chain, key }
+            return true
+        end
+        function sock.sslhandshake(_, session, server_name, verify)
+            sock.handshake = { session = session, server_name = server_name, verify = verify }
+            if script.handshake_error then
+                return nil, script.handshake_error
+            end
+            if session == false then
+                return true
+            end
+            return "session of socket " .. #log.sockets
         end
         function sock.send(_, s)
             sock.sent[#sock.sent + 1] = s
@@ -161,12 +179,106 @@ describe("resty.dockhealth.http", function()
     end)
 
     it("does not repeat on a fresh connection, nor after a timeout", function()
-        local res, _, log = get({ { response = "" }, { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } })
+        local res, err, log = get({ { response = "" }, { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } })
         assert.is_nil(res)
         assert.are.equal(1, #log.sockets)
-        res, _, log = get({ { reused = 1, response = "", error = "timeout" },
+        assert.are.equal("reading the status line failed: closed (a new connection, closed without an answer:"
+            .. " does the sidecar serve TLS there?)", err)
+        res, err, log = get({ { reused = 1, response = "", error = "timeout" },
             { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } })
         assert.is_nil(res)
         assert.are.equal(1, #log.sockets)
+        assert.are.equal("reading the status line failed: timeout", err)
+    end)
+
+    describe("over a unix socket", function()
+        it("connects to the path, in its pool", function()
+            local res, err, log = get({ { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } },
+                { host = "unix:/run/dockhealth/http.sock", port = false, host_header = "localhost" })
+            assert.is_nil(err)
+            assert.are.equal(304, res.status)
+            assert.are.equal("unix:/run/dockhealth/http.sock", log.sockets[1].target)
+            assert.are.equal("p", log.sockets[1].pool)
+            assert.truthy(log.sockets[1].sent[1]:find("\r\nHost: localhost\r\n", 1, true))
+        end)
+
+        it("says what nginx's workers need when the socket refuses them", function()
+            local _, err = get({ { connect_error = "permission denied" } },
+                { host = "unix:/run/dockhealth/http.sock", port = false })
+            assert.are.equal("connect failed: permission denied (nginx's worker user may not connect to the socket:"
+                .. " its mode, --socket-mode, and group must let it)", err)
+        end)
+    end)
+
+    describe("over TLS", function()
+        local settings = { server_name = "dockhealth.internal", verify = true, session_reuse = true,
+            chain = "chain", key = "key" }
+
+        it("presents the client certificate, checks the name and resumes this poller's last session", function()
+            local state = {}
+            local res, err, log = get({ { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } },
+                { tls = settings, tls_session = state })
+            assert.is_nil(err)
+            assert.are.equal(304, res.status)
+            local sock = log.sockets[1]
+            assert.are.same({ "chain", "key" }, sock.client_cert)
+            assert.are.same({ server_name = "dockhealth.internal", verify = true }, sock.handshake)
+            assert.are.equal("session of socket 1", state.session)
+            local _
+            _, _, log = get({ { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } },
+                { tls = settings, tls_session = state })
+            assert.are.equal("session of socket 1", log.sockets[1].handshake.session)
+        end)
+
+        it("shakes hands once per connection, not on a pooled one", function()
+            local _, err, log = get({ { reused = 2, response = "HTTP/1.1 304 Not Modified\r\n\r\n" } },
+                { tls = settings, tls_session = {} })
+            assert.is_nil(err)
+            assert.is_nil(log.sockets[1].handshake)
+        end)
+
+        it("asks for no session when session_reuse is off, and sends no certificate without one", function()
+            local state = {}
+            local _, _, log = get({ { response = "HTTP/1.1 304 Not Modified\r\n\r\n" } },
+                { tls = { verify = false, session_reuse = false }, tls_session = state })
+            assert.are.same({ session = false, verify = false }, log.sockets[1].handshake)
+            assert.is_nil(log.sockets[1].client_cert)
+            assert.is_nil(state.session)
+        end)
+
+        local failures = {
+            { "20: unable to get local issuer certificate", "TLS handshake failed: 20: unable to get local issuer"
+                .. " certificate (the sidecar's certificate must chain to a CA in lua_ssl_trusted_certificate (http"
+                .. " block), within lua_ssl_verify_depth)" },
+            { "certificate host mismatch", "TLS handshake failed: certificate host mismatch (the sidecar's"
+                .. " certificate does not carry the name tls.server_name)" },
+            { "handshake failed", "TLS handshake failed: handshake failed (the sidecar refused it: with"
+                .. " --tls-client-ca, a client certificate it does not trust, or none; or it does not serve TLS"
+                .. " there. nginx's error log has OpenSSL's reason)" },
+            { "ssl set client private key failed", "TLS handshake failed: ssl set client private key failed"
+                .. " (tls.client_key is not the key of tls.client_cert)" },
+            { "timeout", "TLS handshake failed: timeout" },
+        }
+        for _, case in ipairs(failures) do
+            it("says what a failed handshake means: " .. case[1], function()
+                local state = { session = "old" }
+                local res, err, log, timed_out = get({ { handshake_error = case[1] } },
+                    { tls = settings, tls_session = state })
+                assert.is_nil(res)
+                assert.are.equal(case[2], err)
+                assert.are.equal(case[1] == "timeout", timed_out)
+                assert.is_true(log.sockets[1].closed)
+                assert.is_nil(log.sockets[1].sent[1])
+                assert.are.equal("old", state.session)
+            end)
+        end
+
+        it("says what a connection failing right after the handshake likely means", function()
+            for _, failure in ipairs({ "closed", "error" }) do
+                local _, err = get({ { response = "", error = failure } }, { tls = settings, tls_session = {} })
+                assert.are.equal("reading the status line failed: " .. failure .. " (right after the TLS handshake:"
+                    .. " how a sidecar with --tls-client-ca refuses a client certificate under TLS 1.3)", err)
+            end
+        end)
     end)
 end)

@@ -86,6 +86,110 @@ describe("resty.dockhealth.instance", function()
         end)
     end)
 
+    describe("sidecars", function()
+        local function refused(opts, expected)
+            local ok, err = pcall(new, opts)
+            assert.is_false(ok)
+            assert.are.equal("dockhealth.configure: " .. expected, err)
+        end
+
+        local function endpoints(inst)
+            local out = {}
+            for i, sc in ipairs(inst.sidecars) do
+                local e = sc.endpoint
+                out[i] = sc.addr .. " " .. (e.unix and "unix" or e.tls and e.tls.id or "tcp")
+            end
+            return out
+        end
+
+        it("takes unix sockets in every topology; the cluster's peers stay at the host's address", function()
+            local inst = new({ topology = "local", sidecar = "unix:///run/dockhealth/http.sock" })
+            assert.are.same({ "unix:/run/dockhealth/http.sock unix" }, endpoints(inst))
+            inst = new({ topology = "hosts", hosts = {
+                { peer = "10.0.0.11:80", sidecar = "unix:/run/dockhealth/http.sock" } } })
+            assert.are.same({ "unix:/run/dockhealth/http.sock unix" }, endpoints(inst))
+            inst = new({ topology = "cluster", hosts = {
+                { address = "10.0.0.11", sidecar = "unix:/run/dockhealth/http.sock" },
+                { address = "10.0.0.12", sidecar = "10.0.0.12:4246" } } })
+            assert.are.same({ "unix:/run/dockhealth/http.sock unix", "10.0.0.12:4246 tcp" }, endpoints(inst))
+            assert.are.equal("10.0.0.11", inst.sidecars[1].peer_host)
+            answered(inst, 1, containers({ { service = "web", upstream = "127.0.0.1:8081", name = "web-1" } }))
+            inst:start_worker()
+            assert.are.same({ "10.0.0.11:8081" }, addrs((inst:choose("web"))))
+        end)
+
+        it("says what a sidecar address may be", function()
+            refused({ topology = "local", sidecar = 4246 }, "sidecar: 4246 (expected an IP address and port such as"
+                .. " 10.0.0.1:80 or [::1]:80, or a unix socket such as unix:/run/dockhealth/http.sock)")
+        end)
+
+        it("refuses a unix socket listed twice in both of its forms", function()
+            refused({ topology = "cluster", hosts = {
+                { address = "10.0.0.11", sidecar = "unix:/run/dockhealth/http.sock" },
+                { address = "10.0.0.12", sidecar = "unix:///run/dockhealth/http.sock" } } },
+                "hosts[2].sidecar: unix:/run/dockhealth/http.sock is listed twice")
+            refused({ topology = "local", sidecar = "unix:run/http.sock" }, "sidecar: unix:run/http.sock"
+                .. " (expected an absolute path to a socket such as unix:/run/dockhealth/http.sock)")
+        end)
+
+        it("talks TLS to every TCP sidecar of an instance with tls, a host's tls over it", function()
+            local inst = new({ topology = "cluster", tls = { server_name = "dockhealth.internal" }, hosts = {
+                { address = "10.0.0.11", sidecar = "10.0.0.11:4246" },
+                { address = "10.0.0.12", sidecar = "10.0.0.12:4246", tls = { server_name = "host-2.internal" } },
+                { address = "10.0.0.13", sidecar = "10.0.0.13:4246", tls = false },
+                { address = "10.0.0.14", sidecar = "unix:/run/dockhealth/http.sock" },
+            } })
+            assert.are.same({
+                "10.0.0.11:4246 tls dockhealth.internal verify reuse -",
+                "10.0.0.12:4246 tls host-2.internal verify reuse -",
+                "10.0.0.13:4246 tcp",
+                "unix:/run/dockhealth/http.sock unix",
+            }, endpoints(inst))
+            inst:start_worker()
+            local status = inst:describe(fake.clock.now)
+            assert.are.equal("tls", status.sidecars["10.0.0.11:4246"].transport)
+            assert.are.equal("tcp", status.sidecars["10.0.0.13:4246"].transport)
+            assert.are.equal("unix", status.sidecars["unix:/run/dockhealth/http.sock"].transport)
+            inst = new({ topology = "hosts", hosts = {
+                { peer = "10.0.0.11:80", sidecar = "10.0.0.11:4246", tls = { verify = false } } } })
+            assert.are.same({ "10.0.0.11:4246 tls - noverify reuse -" }, endpoints(inst))
+        end)
+
+        it("refuses TLS it cannot use, naming the option", function()
+            refused({ topology = "local", tls = { server_name = "dockhealth.internal" },
+                sidecar = "unix:/run/dockhealth/http.sock" }, "tls: no sidecar takes it (expected: a sidecar at an"
+                .. " IP address and port; unix sockets are served without TLS, and hosts with tls = false in"
+                .. " plaintext)")
+            refused({ topology = "hosts", hosts = { { peer = "10.0.0.11:80", sidecar = "unix:/run/d.sock",
+                tls = { verify = false } } } }, "hosts[1].tls: unix:/run/d.sock is a unix socket, which dockhealth"
+                .. " serves without TLS (its file mode decides who connects; expected: no tls)")
+            refused({ topology = "local", tls = {} }, "tls.server_name: missing (expected: the DNS name nginx"
+                .. " checks in the sidecar's certificate, such as dockhealth.internal, while verify is on)")
+            refused({ topology = "local", tls = { server_name = "127.0.0.1" } }, "tls.server_name: 127.0.0.1"
+                .. " (expected: a DNS name in the sidecar's certificate, such as dockhealth.internal: nginx checks"
+                .. " names, not IP addresses)")
+            refused({ topology = "cluster", tls = { server_name = "a.internal" }, hosts = {
+                { address = "10.0.0.11", sidecar = "10.0.0.11:4246", tls = { client_cert = "/c.pem" } } } },
+                "hosts[1].tls.client_key: missing (expected: client_cert and client_key together)")
+            refused({ topology = "local", tls = { server_name = "a.internal", client_cert = "/nonexistent/c.pem",
+                client_key = "/nonexistent/c.key" } },
+                "tls.client_cert: /nonexistent/c.pem (cannot read it: No such file or directory)")
+            refused({ topology = "hosts", hosts = {
+                { peer = "10.0.0.11:80", sidecar = "10.0.0.11:4246" },
+                { peer = "10.0.0.11:81", sidecar = "10.0.0.11:4246", tls = { server_name = "a.internal" } } } },
+                "hosts[2].tls: other TLS settings than an earlier host's for the same sidecar 10.0.0.11:4246")
+            refused({ topology = "local", tls = { ca = "/etc/ca.pem" } }, "tls: unknown option ca (nginx checks"
+                .. " the sidecar's certificate against lua_ssl_trusted_certificate, which goes in the http block)")
+        end)
+
+        it("lets hosts share a sidecar with the same TLS settings", function()
+            local inst = new({ topology = "hosts", tls = { server_name = "a.internal" }, hosts = {
+                { peer = "10.0.0.11:80", sidecar = "10.0.0.11:4246" },
+                { peer = "10.0.0.11:81", sidecar = "10.0.0.11:4246", tls = { server_name = "a.internal" } } } })
+            assert.are.equal(1, #inst.sidecars)
+        end)
+    end)
+
     describe("cluster", function()
         local inst
 

@@ -3,9 +3,11 @@ local fake = require("fake_ngx").install()
 -- The sidecar's gateway, scripted: each get() takes the next answer; a function answers from opts.
 local answers = {}
 local asked = {}
+local seen = {}
 package.loaded["resty.dockhealth.http"] = {
     get = function(opts)
         asked[#asked + 1] = opts.path
+        seen[#seen + 1] = opts
         local a = table.remove(answers, 1)
         if type(a) == "function" then
             return a(opts)
@@ -110,6 +112,31 @@ describe("resty.dockhealth.poller", function()
         p:round()
         p:round()
         assert.are.same({ "/v1/containers", "/v1/health?since=4&wait=20000ms", "/v1/containers" }, asked)
+    end)
+
+    it("reaches its sidecar as configured: a unix socket, or TLS resuming this poller's session", function()
+        inst = instance.new({ name = "u", shared_dict = "dockhealth", topology = "cluster",
+            tls = { server_name = "dockhealth.internal" }, hosts = {
+                { address = "10.0.0.11", sidecar = "unix:///run/dockhealth/http.sock" },
+                { address = "10.0.0.12", sidecar = "10.0.0.12:4246" } } }, {})
+        local containers = { { status = 200, body = '{"version": "4", "inSync": true, "containers": []}' } }
+        seen = {}
+        answers = { containers, containers, containers }
+        local unix, secure = poller.new(inst, inst.sidecars[1]), poller.new(inst, inst.sidecars[2])
+        unix:round()
+        secure:round()
+        secure.resync = true
+        secure:round()
+        assert.are.same({ "unix:/run/dockhealth/http.sock", "localhost" }, { seen[1].host, seen[1].host_header })
+        assert.is_nil(seen[1].port)
+        assert.is_nil(seen[1].tls)
+        assert.are.same({ "10.0.0.12", 4246 }, { seen[2].host, seen[2].port })
+        assert.are.equal("dockhealth.internal", seen[2].tls.server_name)
+        assert.are.equal("dockhealth:10.0.0.12:4246 tls dockhealth.internal verify reuse -", seen[2].pool)
+        -- The same holder every time: the next handshake resumes the last one's session.
+        assert.are.equal(secure.tls_session, seen[2].tls_session)
+        assert.are.equal(secure.tls_session, seen[3].tls_session)
+        assert.are_not.equal(unix.tls_session, secure.tls_session)
     end)
 
     it("waits for the lock another worker holds", function()

@@ -18,11 +18,35 @@ describe("resty.dockhealth.sidecar", function()
     end
 
     it("knows where the sidecar is and where its state lives", function()
-        assert.are.same({ host = "10.0.0.11", port = 4246, host_header = "10.0.0.11:4246",
-            pool = "dockhealth:10.0.0.11:4246" }, sc.endpoint)
+        assert.are.same({ addr = "10.0.0.11:4246", host = "10.0.0.11", port = 4246, unix = false,
+            host_header = "10.0.0.11:4246", pool = "dockhealth:10.0.0.11:4246" }, sc.endpoint)
         assert.are.equal("dockhealth:i:sidecar:10.0.0.11:4246:fail_since", sc.keys.fail_since)
         assert.are.equal("10.0.0.11", sc.peer_host)
-        assert.is_nil(sidecar.endpoint("sidecar.internal:4246"))
+        local endpoint, err = sidecar.endpoint("sidecar.internal:4246")
+        assert.is_nil(endpoint)
+        assert.are.equal("expected an IP address and port such as 10.0.0.1:80 or [::1]:80, or a unix socket"
+            .. " such as unix:/run/dockhealth/http.sock", err)
+    end)
+
+    it("reaches a unix socket in ngx_lua's form, as localhost, whichever form it was given in", function()
+        for _, spec in ipairs({ "unix:/run/dockhealth/http.sock", "unix:///run/dockhealth/http.sock" }) do
+            assert.are.same({ addr = "unix:/run/dockhealth/http.sock", host = "unix:/run/dockhealth/http.sock",
+                unix = true, host_header = "localhost", pool = "dockhealth:unix:/run/dockhealth/http.sock" },
+                sidecar.endpoint(spec))
+        end
+        local unix = sidecar.new(inst, "unix:///run/dockhealth/http.sock")
+        assert.are.equal("unix:/run/dockhealth/http.sock", unix.addr)
+        assert.are.equal("dockhealth:i:sidecar:unix:/run/dockhealth/http.sock:version", unix.keys.version)
+        assert.are.same({ nil, "expected an absolute path to a socket such as unix:/run/dockhealth/http.sock" },
+            { sidecar.endpoint("unix:run/http.sock") })
+    end)
+
+    it("keeps TLS connections in a pool of their own settings", function()
+        local tls = { id = "tls dockhealth.internal verify reuse -" }
+        local endpoint = sidecar.endpoint("10.0.0.11:4246", tls)
+        assert.are.equal(tls, endpoint.tls)
+        assert.are.equal("dockhealth:10.0.0.11:4246 tls dockhealth.internal verify reuse -", endpoint.pool)
+        assert.are_not.equal(sidecar.endpoint("10.0.0.11:4246").pool, endpoint.pool)
     end)
 
     it("trusts nothing before the first snapshot in sync", function()

@@ -248,8 +248,8 @@ function _M.log(name)
     end
 end
 
---- A content handler showing what each worker sees, as JSON: per instance its sidecars (version,
--- seconds since their last answer, failure, staleness, which worker polls them) and per worker its
+--- A content handler showing what each worker sees, as JSON: per instance its sidecars (transport,
+-- version, seconds since their last answer, failure, staleness, which worker polls them) and per worker its
 -- view (peers eligible and known per service, peers the passive checks skip, generation, age,
 -- counters).
 -- @tparam[opt] string name only this instance

@@ -1,6 +1,7 @@
 -- The addresses the balancer dials: peers (ngx.balancer.set_current_peer) and sidecars
 -- (tcpsock:connect). Only IP addresses: balancer_by_lua cannot resolve names. An IPv6 host keeps
--- its brackets, which both set_current_peer and tcpsock:connect need.
+-- its brackets, which both set_current_peer and tcpsock:connect need. A sidecar may also listen on
+-- a unix socket (parse_unix).
 
 local type = type
 local tonumber = tonumber
@@ -65,6 +66,30 @@ function _M.parse_ip(ip)
         return nil, "expected an IP address such as 10.0.0.1 or ::1"
     end
     return host
+end
+
+-- sockaddr_un's sun_path holds 108 bytes with the final NUL.
+local MAX_UNIX_PATH = 107
+
+--- Parses a unix socket address, as ngx_lua takes it ("unix:/run/dockhealth/http.sock") or as the
+-- sidecar's --http-address flag does ("unix:///run/dockhealth/http.sock").
+-- @treturn[1] string the address in ngx_lua's form, "unix:/run/dockhealth/http.sock"
+-- @treturn[2] nil
+-- @treturn[2] string what is wrong
+function _M.parse_unix(addr)
+    if type(addr) ~= "string" then
+        return nil, "not a string"
+    end
+    -- "unix://run/..." would be a host named run in a URL: refused rather than guessed.
+    local path = addr:match("^unix://(/.*)$") or addr:match("^unix:(/[^/].*)$")
+    -- ngx_lua reads what follows a ':' in the path as a URI, and nginx's own parser stops at spaces.
+    if not path or path:find("[%c%s:]") or path:find("/$") then
+        return nil, "expected an absolute path to a socket such as unix:/run/dockhealth/http.sock"
+    end
+    if #path > MAX_UNIX_PATH then
+        return nil, "a socket path of " .. #path .. " bytes (expected: at most " .. MAX_UNIX_PATH .. ")"
+    end
+    return "unix:" .. path
 end
 
 return _M

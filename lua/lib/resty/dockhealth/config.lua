@@ -3,6 +3,7 @@
 
 local address = require "resty.dockhealth.address"
 local sidecar = require "resty.dockhealth.sidecar"
+local tls = require "resty.dockhealth.tls"
 
 local ngx = ngx
 local type = type
@@ -37,13 +38,13 @@ local OPTIONS = {
     name = true, shared_dict = true, topology = true, hosts = true, sidecar = true, policy = true,
     retry_after = true, fallback = true, stale_after = true, wait = true, timeout = true,
     backoff_min = true, backoff_max = true, tries = true, max_body = true, refresh = true,
-    log_interval = true, max_fails = true, fail_timeout = true,
+    log_interval = true, max_fails = true, fail_timeout = true, tls = true,
 }
 
 -- The keys each topology's hosts entries take.
 local HOST_KEYS = {
-    hosts = { peer = true, sidecar = true, weight = true },
-    cluster = { address = true, sidecar = true },
+    hosts = { peer = true, sidecar = true, weight = true, tls = true },
+    cluster = { address = true, sidecar = true, tls = true },
 }
 
 local function fail(fmt, ...)
@@ -73,12 +74,38 @@ local function peer_address(v, what)
     return host, port
 end
 
-local function sidecar_spec(v, what)
+local function checked(ok, err)
+    if not ok then
+        fail("%s", err)
+    end
+    return ok
+end
+
+-- A sidecar's address (unix sockets in ngx_lua's form) and its TLS settings: the instance's tls
+-- (ctx.tls) for a TCP sidecar, or host_tls over it. Unix sockets are plaintext, as the sidecar
+-- serves them (their file mode decides who connects): the instance's tls skips them, and a host's
+-- tls on one is refused.
+local function sidecar_of(ctx, v, what, host_tls, tls_what)
     local endpoint, err = sidecar.endpoint(v)
     if not endpoint then
         fail("%s: %s (%s)", what, tostring(v), err)
     end
-    return v
+    if host_tls ~= nil then
+        checked(tls.check(host_tls, tls_what))
+    end
+    if endpoint.unix then
+        if host_tls then
+            fail("%s: %s is a unix socket, which dockhealth serves without TLS (its file mode decides who"
+                .. " connects; expected: no tls)", tls_what, endpoint.addr)
+        end
+        return endpoint.addr
+    end
+    local merged = tls.merge(ctx.tls, host_tls)
+    if not merged then
+        return endpoint.addr
+    end
+    ctx.tls_used = true
+    return endpoint.addr, checked(tls.settings(merged, host_tls and tls_what or "tls", ctx.identities))
 end
 
 local function entries(opts, topology)
@@ -106,9 +133,11 @@ local function entries(opts, topology)
     return opts.hosts
 end
 
--- hosts: one peer per host, eligible by the host's sidecar. Fills c.hosts, c.sidecar_specs.
-local function hosts_topology(c, opts)
+-- hosts: one peer per host, eligible by the host's sidecar. Fills c.hosts.
+local function hosts_topology(c, opts, ctx)
     local peers = {}
+    -- The TLS settings of each sidecar, which hosts sharing it must agree on.
+    local tls_ids = {}
     for i, h in ipairs(entries(opts, "hosts")) do
         local what = "hosts[" .. i .. "]"
         local host, port = peer_address(h.peer, what .. ".peer")
@@ -120,19 +149,26 @@ local function hosts_topology(c, opts)
         if type(weight) ~= "number" or weight < 1 or weight > 1000 or weight % 1 ~= 0 then
             fail("%s.weight: %s (expected: a whole number from 1 to 1000)", what, tostring(weight))
         end
+        local spec, settings = sidecar_of(ctx, h.sidecar, what .. ".sidecar", h.tls, what .. ".tls")
+        local id = settings and settings.id or "plaintext"
+        if tls_ids[spec] and tls_ids[spec] ~= id then
+            fail("%s.tls: other TLS settings than an earlier host's for the same sidecar %s", what, spec)
+        end
+        tls_ids[spec] = id
         c.hosts[i] = {
-            sidecar = sidecar_spec(h.sidecar, what .. ".sidecar"),
+            sidecar = spec,
+            tls = settings,
             peer = { addr = h.peer, host = host, port = port, weight = weight },
         }
     end
 end
 
 -- cluster: every container of every host, each host reached at its address.
-local function cluster_topology(c, opts)
+local function cluster_topology(c, opts, ctx)
     local seen = {}
     for i, h in ipairs(entries(opts, "cluster")) do
         local what = "hosts[" .. i .. "]"
-        local spec = sidecar_spec(h.sidecar, what .. ".sidecar")
+        local spec, settings = sidecar_of(ctx, h.sidecar, what .. ".sidecar", h.tls, what .. ".tls")
         if seen[spec] then
             fail("%s.sidecar: %s is listed twice", what, spec)
         end
@@ -141,23 +177,24 @@ local function cluster_topology(c, opts)
         if not host then
             fail("%s.address: %s (%s: where this host's published ports are reached)", what, tostring(h.address), err)
         end
-        c.hosts[i] = { sidecar = spec, peer_host = host }
+        c.hosts[i] = { sidecar = spec, tls = settings, peer_host = host }
     end
 end
 
-local function local_topology(c, opts)
+local function local_topology(c, opts, ctx)
     if opts.hosts ~= nil then
         fail("hosts: the local topology takes its peers from one sidecar (sidecar = \"127.0.0.1:4246\")")
     end
-    c.hosts[1] = { sidecar = sidecar_spec(opts.sidecar or DEFAULTS.sidecar, "sidecar") }
+    local spec, settings = sidecar_of(ctx, opts.sidecar or DEFAULTS.sidecar, "sidecar")
+    c.hosts[1] = { sidecar = spec, tls = settings }
 end
 
 local TOPOLOGIES = { hosts = hosts_topology, cluster = cluster_topology, ["local"] = local_topology }
 
 --- Checks opts and returns the instance's fixed configuration: every option with its default
 -- applied, plus what follows from them (the dict, key prefix, timings in ms, lock timings) and
--- hosts, a list of { sidecar = spec, peer = peer (hosts), peer_host = ip (cluster) }. Raises on
--- anything wrong.
+-- hosts, a list of { sidecar = spec, tls = settings or nil, peer = peer (hosts), peer_host = ip
+-- (cluster) }. Reads the client certificates of tls. Raises on anything wrong.
 -- @tparam table opts the options of configure()
 -- @tparam table taken the names of the instances configured already
 function _M.parse(opts, taken)
@@ -225,7 +262,15 @@ function _M.parse(opts, taken)
         local host, port = peer_address(opts.fallback, "fallback")
         c.fallback = { addr = opts.fallback, host = host, port = port }
     end
-    TOPOLOGIES[topology](c, opts)
+    if opts.tls ~= nil then
+        checked(tls.check(opts.tls, "tls"))
+    end
+    local ctx = { tls = opts.tls or nil, identities = {}, tls_used = false }
+    TOPOLOGIES[topology](c, opts, ctx)
+    if ctx.tls and not ctx.tls_used then
+        fail("tls: no sidecar takes it (expected: a sidecar at an IP address and port; unix sockets are"
+            .. " served without TLS, and hosts with tls = false in plaintext)")
+    end
 
     c.wait_ms = floor(c.wait * 1000)
     c.timeout_ms = floor(c.timeout * 1000)

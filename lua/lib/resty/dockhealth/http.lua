@@ -2,7 +2,8 @@
 -- is not in Debian). It takes exactly what the gateway sends: a status line, at most 64 header
 -- lines, and a body framed by Content-Length (none for 204 and 304). Anything else, chunked
 -- encoding included, is an error rather than a guess. Connect, send and read each have a timeout;
--- connections go back to a keepalive pool unless the server closes them.
+-- connections go back to a keepalive pool unless the server closes them. Over TCP or a unix
+-- socket, with TLS if asked (tcpsock:sslhandshake, a client certificate by tcpsock:setclientcert).
 --
 -- Runs wherever cosockets do (timers, content handlers), never in balancer_by_lua.
 
@@ -26,6 +27,24 @@ local function snippet(s)
     return (s:gsub("[%c]", "?"))
 end
 
+-- What a failure likely means, for the operator who reads the log line.
+local HINTS = {
+    ["certificate host mismatch"] = "the sidecar's certificate does not carry the name tls.server_name",
+    ["handshake failed"] = "the sidecar refused it: with --tls-client-ca, a client certificate it does not"
+        .. " trust, or none; or it does not serve TLS there. nginx's error log has OpenSSL's reason",
+    ["ssl set client private key failed"] = "tls.client_key is not the key of tls.client_cert",
+}
+
+local function tls_hint(err)
+    local hint = HINTS[err]
+    if not hint and find(err, "^%d+: ") then
+        -- OpenSSL's verify result: "20: unable to get local issuer certificate", ...
+        hint = "the sidecar's certificate must chain to a CA in lua_ssl_trusted_certificate (http block),"
+            .. " within lua_ssl_verify_depth"
+    end
+    return hint and " (" .. hint .. ")" or ""
+end
+
 local function fail(sock, err, retry)
     sock:close()
     return nil, err, retry
@@ -39,6 +58,30 @@ local function io_fail(sock, what, err, retry)
     return nil, what .. " failed: " .. tostring(err), retry, err == "timeout"
 end
 
+-- The TLS handshake on a new connection: the client certificate if any, the name sent (SNI) and
+-- checked, and the last session of this poller to resume (state.session), which the new one replaces.
+local function handshake(sock, tls, state)
+    if tls.chain then
+        local ok, err = sock:setclientcert(tls.chain, tls.key)
+        if not ok then
+            return nil, err
+        end
+    end
+    -- false: no session wanted back; nil: none to resume, but keep the new one.
+    local resume = false
+    if tls.session_reuse then
+        resume = state and state.session
+    end
+    local session, err = sock:sslhandshake(resume, tls.server_name, tls.verify)
+    if err then
+        return nil, err
+    end
+    if state and tls.session_reuse then
+        state.session = session
+    end
+    return true
+end
+
 -- One exchange. The third result is true when the request may be repeated on a fresh
 -- connection: a pooled connection that the server had already closed; the fourth when it failed
 -- by a timeout.
@@ -49,15 +92,32 @@ local function attempt(opts)
     end
     sock:settimeouts(opts.connect_timeout, opts.send_timeout, opts.read_timeout)
     local ok
-    if opts.pool then
-        ok, err = sock:connect(opts.host, opts.port, { pool = opts.pool })
+    -- connect() counts its arguments: a nil one is not the same as none.
+    local host, port, pool = opts.host, opts.port, opts.pool and { pool = opts.pool }
+    if port and pool then
+        ok, err = sock:connect(host, port, pool)
+    elseif port then
+        ok, err = sock:connect(host, port)
+    elseif pool then
+        ok, err = sock:connect(host, pool)
     else
-        ok, err = sock:connect(opts.host, opts.port)
+        ok, err = sock:connect(host)
     end
     if not ok then
+        if err == "permission denied" and not port then
+            err = err .. " (nginx's worker user may not connect to the socket: its mode, --socket-mode, and"
+                .. " group must let it)"
+        end
         return io_fail(nil, "connect", err)
     end
     local reused = (sock:getreusedtimes() or 0) > 0
+    local tls = opts.tls
+    if tls and not reused then
+        ok, err = handshake(sock, tls, opts.tls_session)
+        if not ok then
+            return io_fail(sock, "TLS handshake", err .. tls_hint(err), false)
+        end
+    end
 
     local bytes
     bytes, err = sock:send("GET " .. opts.path .. " HTTP/1.1\r\n"
@@ -71,6 +131,13 @@ local function attempt(opts)
     local line
     line, err = sock:receive("*l")
     if not line then
+        if not reused and err ~= "timeout" then
+            -- TLS 1.3 ends the handshake before the server has checked the client's certificate; its
+            -- refusal comes as an alert, which ngx_lua reports as "error".
+            err = err .. (tls and " (right after the TLS handshake: how a sidecar with --tls-client-ca refuses a"
+                .. " client certificate under TLS 1.3)" or " (a new connection, closed without an answer: does"
+                .. " the sidecar serve TLS there?)")
+        end
         return io_fail(sock, "reading the status line", err, reused and err == "closed")
     end
     local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
@@ -140,10 +207,12 @@ local function attempt(opts)
     return { status = status, headers = headers, body = body }
 end
 
---- GET opts.path from opts.host:opts.port.
--- @tparam table opts host, port, host_header, path, connect_timeout, send_timeout, read_timeout
---   (ms), max_body (bytes), keepalive_timeout (ms), keepalive_size, pool (a pool name, optional),
---   tcp (a socket factory, for tests; default ngx.socket.tcp)
+--- GET opts.path from opts.host:opts.port, or from the unix socket opts.host ("unix:/path").
+-- @tparam table opts host, port (nil for a unix socket), host_header, path, connect_timeout,
+--   send_timeout, read_timeout (ms), max_body (bytes), keepalive_timeout (ms), keepalive_size, pool
+--   (a pool name, optional), tls (settings from tls.settings, optional), tls_session (a table the
+--   caller keeps, where the last TLS session waits to be resumed), tcp (a socket factory, for tests;
+--   default ngx.socket.tcp)
 -- @treturn[1] table { status, headers (lower-case names), body }
 -- @treturn[2] nil
 -- @treturn[2] string what failed

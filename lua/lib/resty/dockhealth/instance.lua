@@ -52,7 +52,7 @@ function _M.new(opts, taken)
     for _, host in ipairs(self.hosts) do
         local sc = by_spec[host.sidecar]
         if not sc then
-            sc = sidecar.new(self, host.sidecar, host.peer_host)
+            sc = sidecar.new(self, host.sidecar, host.peer_host, host.tls)
             by_spec[host.sidecar] = sc
             self.sidecars[#self.sidecars + 1] = sc
         end
@@ -218,14 +218,16 @@ local function age(now, t)
     return floor((now - t) * 1000 + 0.5) / 1000
 end
 
---- What status() shows of the instance at now: its sidecars (version, last answer, failure,
--- staleness, poller), the peers the passive checks skip, and each worker's published summary.
+--- What status() shows of the instance at now: its sidecars (transport, version, last answer,
+-- failure, staleness, poller), the peers the passive checks skip, and each worker's published summary.
 function Instance:describe(now)
     local dict = self.dict
     local sidecars = {}
     for _, sc in ipairs(self.sidecars) do
         local keys = sc.keys
+        local endpoint = sc.endpoint
         sidecars[sc.addr] = {
+            transport = endpoint.unix and "unix" or endpoint.tls and "tls" or "tcp",
             peer_host = sc.peer_host,
             version = dict:get(keys.version),
             answered_ago = age(now, dict:get(keys.heard_at)),

@@ -65,6 +65,8 @@ function _M.new(inst, sc)
         since = nil,
         in_sync = false,
         failures = 0,
+        -- This worker's last TLS session with the sidecar, offered for resumption by the next new connection.
+        tls_session = {},
         armed = false,
         running = false,
     }, mt)
@@ -81,6 +83,8 @@ function Poller:get(path, read_timeout)
         port = endpoint.port,
         host_header = endpoint.host_header,
         pool = endpoint.pool,
+        tls = endpoint.tls,
+        tls_session = self.tls_session,
         path = path,
         connect_timeout = inst.timeout_ms,
         send_timeout = inst.timeout_ms,

@@ -7,38 +7,65 @@
 local address = require "resty.dockhealth.address"
 
 local setmetatable = setmetatable
+local assert = assert
+local type = type
 local max = math.max
+local sub = string.sub
 
 local _M = { _VERSION = "0.1.0" }
 
 local Sidecar = {}
 local mt = { __index = Sidecar }
 
---- Parses where a sidecar is reached, for the poller.
--- Today an "IP:port" string; this is the one place that would take other forms (a unix: path, a
--- table with TLS options), each giving the endpoint table the poller connects with.
--- @treturn[1] table { host, port, host_header, pool }
+--- Where a sidecar is reached, for the poller: an IP address and port, or a unix socket
+-- ("unix:/run/dockhealth/http.sock", or "unix:///run/..." as the sidecar's flag writes it).
+-- @tparam string spec the address
+-- @tparam[opt] table tls the TLS settings (tls.settings) for a TCP sidecar; nil for plaintext
+-- @treturn[1] table { addr (spec, unix ones in ngx_lua's form), host, port (nil for a unix socket),
+--   unix, host_header, pool, tls }
 -- @treturn[2] nil
 -- @treturn[2] string what is wrong
-function _M.endpoint(spec)
-    local host, port = address.parse(spec)
-    if not host then
-        return nil, port
+function _M.endpoint(spec, tls)
+    local host, port, unix
+    if type(spec) == "string" and sub(spec, 1, 5) == "unix:" then
+        host, port = address.parse_unix(spec)
+        if not host then
+            return nil, port
+        end
+        spec, port, unix = host, nil, true
+    else
+        host, port = address.parse(spec)
+        if not host then
+            return nil, "expected an IP address and port such as 10.0.0.1:80 or [::1]:80, or a unix socket such"
+                .. " as unix:/run/dockhealth/http.sock"
+        end
     end
-    return { host = host, port = port, host_header = spec, pool = "dockhealth:" .. spec }
+    return {
+        addr = spec,
+        host = host,
+        port = port,
+        unix = unix or false,
+        -- The gateway answers Host names of its own: over a socket file, there is none but localhost.
+        host_header = unix and "localhost" or spec,
+        -- Connections with other TLS settings (another instance's) are not interchangeable.
+        pool = "dockhealth:" .. spec .. (tls and " " .. tls.id or ""),
+        tls = tls,
+    }
 end
 
 --- A sidecar of inst.
 -- @param inst the instance (its dict, prefix, stale_after and silence are used)
 -- @tparam string spec where it is, as endpoint takes it (checked by the caller)
 -- @tparam[opt] string peer_host the cluster topology's address of the sidecar's host
-function _M.new(inst, spec, peer_host)
-    local base = inst.prefix .. "sidecar:" .. spec .. ":"
+-- @tparam[opt] table tls its TLS settings, as endpoint takes them
+function _M.new(inst, spec, peer_host, tls)
+    local endpoint = assert(_M.endpoint(spec, tls))
+    local base = inst.prefix .. "sidecar:" .. endpoint.addr .. ":"
     return setmetatable({
         inst = inst,
-        addr = spec,
+        addr = endpoint.addr,
         peer_host = peer_host,
-        endpoint = assert(_M.endpoint(spec)),
+        endpoint = endpoint,
         keys = {
             -- The snapshot's content (snapshot.encode) and its version, as last answered in sync.
             data = base .. "data",

@@ -6,6 +6,7 @@ import io.dockhealth.lua.testing.Http;
 import io.dockhealth.lua.testing.Nginx;
 import io.dockhealth.testing.Command;
 import io.dockhealth.testing.Ports;
+import io.dockhealth.testing.TestCertificates;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The example confs in deploy/nginx, on Debian's nginx with ngx_lua: {@code nginx -t} accepts them,
@@ -100,6 +102,75 @@ class DeployConfsTest {
         assertThat(status.body()).as(conf.toString()).containsPattern("\"instances\":\\{\"(apps|local|cluster)\":\\{");
         assertThat(nginx.errorLog()).as(conf.toString()).doesNotContain("init_by_lua error", "[crit]", "[alert]");
       }
+    }
+  }
+
+  /**
+   * The commented variants, uncommented: TLS (the lua_ssl_* directives, and tls in configure) or a
+   * unix socket in place of the local topology's TCP sidecar.
+   */
+  private static String uncommented(String conf) {
+    String variant = conf.replaceAll("(?m)^(\\s*)# (lua_ssl_\\w+ [^;]*;)$", "$1$2")
+        .replaceAll("(?m)^(\\s*)-- (tls = \\{|    (server_name|client_cert|client_key) = .*|\\},)$", "$1$2")
+        .replaceAll("(?m)^(\\s*)-- (sidecar = \"unix:[^\"]+\",)$", "$1$2");
+    if (variant.contains("\n            sidecar = \"unix:")) {
+      variant = variant.replaceAll("(?m)^\\s*sidecar = \"127\\.0\\.0\\.1:4246\",\n", "");
+    }
+    return variant;
+  }
+
+  @Test
+  void theCommentedTlsAndUnixVariants_uncommented_start(@TempDir Path certDir) throws IOException {
+    TestCertificates certs = TestCertificates.create(certDir);
+    // ngx_lua reads the CA again in each worker, as nginx's worker user.
+    Path ca = Files.copy(certs.ca(), Nginx.newPrefix("conf-ca").resolve("ca.pem"));
+    try {
+      for (Path conf : confs()) {
+        String text = read(conf);
+        String variant = uncommented(text);
+        assertThat(variant).as("%s has a commented variant", conf).isNotEqualTo(text);
+        boolean tls = variant.contains("\n    lua_ssl_trusted_certificate ");
+        if (tls) {
+          assertThat(variant).contains("            tls = {\n", "lua_ssl_verify_depth 1;",
+              "lua_ssl_protocols TLSv1.2 TLSv1.3;");
+          variant = variant.replace("/etc/nginx/dockhealth/ca.pem", ca.toString())
+              .replace("/etc/nginx/dockhealth/client.pem", certs.client().certificate().toString())
+              .replace("/etc/nginx/dockhealth/client.key", certs.client().key().toString());
+        } else {
+          assertThat(variant).contains("\n            sidecar = \"unix:/run/dockhealth/http.sock\",\n")
+              .doesNotContain("sidecar = \"127.0.0.1:4246\"");
+        }
+        int port = Ports.free();
+        Path file = install(conf.getFileName().toString(), onLoopback(variant, port));
+        try (Nginx nginx = Nginx.run(file.getParent(), file, port, 0)) {
+          String status = Http.get(port, "/dockhealth/status").body();
+          assertThat(status).as("%s: %s", conf, status)
+              .contains("\"transport\":\"" + (tls ? "tls" : "unix") + "\"");
+          assertThat(nginx.errorLog()).as(conf.toString()).doesNotContain("init_by_lua error", "[alert]", "[emerg]");
+        }
+      }
+    } finally {
+      Nginx.delete(ca.getParent());
+    }
+  }
+
+  @Test
+  void aClientKeyThatIsNotTheCertificates_stopsNginxFromStarting(@TempDir Path certDir) {
+    TestCertificates certs = TestCertificates.create(certDir);
+    String conf = uncommented(read(CONFS.resolve("front-hosts.conf")))
+        .replace("/etc/nginx/dockhealth/ca.pem", certs.ca().toString())
+        .replace("/etc/nginx/dockhealth/client.pem", certs.client().certificate().toString())
+        .replace("/etc/nginx/dockhealth/client.key", certs.server().key().toString());
+    Path file = install("mismatched.conf", onLoopback(conf, Ports.free()));
+    try {
+      Command start = Command.run(file.getParent(), Duration.ofSeconds(30), Nginx.BINARY.toString(), "-p",
+          file.getParent() + "/", "-c", file.toString(), "-g", "daemon off;");
+      assertThat(start.exitCode()).as(start.describe()).isNotZero();
+      assertThat(start.output()).as(start.describe()).contains("init_by_lua error: dockhealth.configure:"
+          + " tls.client_key: " + certs.server().key() + " (expected: the private key of client_cert "
+          + certs.client().certificate() + ")");
+    } finally {
+      Nginx.delete(file.getParent());
     }
   }
 
