@@ -19,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,14 +33,38 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Figure 6: scale. 200 real containers on the bench's engine; the packaged sidecar started cold:
- * time until every name is known and "" is SERVING; resident memory then, and with 10,000 Watch
- * streams open. Baseline: a bare grpc-java server with HealthStatusManager holding the same 200
- * names, started the same way (the floor of a JVM gRPC health server), in the same rounds.
+ * Figure 6: scale. 200 real containers on the bench's engine; the sidecar started cold as the
+ * package runs it (its launcher, JVM options and class-data archive): time until every name is known
+ * and "" is SERVING; resident memory then, and with 10,000 Watch streams open. Baseline: a bare
+ * grpc-java server with HealthStatusManager holding the same 200 names, on default JVM options (the
+ * floor of a JVM gRPC health server), in the same rounds. Goals (issue 13): ratios of the medians.
  */
 final class ScaleBench {
-  private static final double SYNC_GOAL_SECONDS = 2;
-  private static final double RSS_GOAL_MIB = 150;
+  private static final double SYNC_GOAL_RATIO = 1.25;
+  private static final double RSS_GOAL_RATIO = 1.3;
+
+  /** What stops the goals, as profiled (issue 13); printed when one is missed. */
+  private static final String FLOOR = "**The floor.** Measured with `-Xlog:class+load`, `jcmd GC.heap_info`,"
+      + " `VM.native_memory summary` and `System.trim_native_heap` on the packaged start (2-core machine, load"
+      + " average 10, 25 Nov 2026). Classes: ours loads 6,470 classes against the baseline's 2,940, and 98% of"
+      + " them come from the class-data archive; the extra 3,500 are docker-java and Jackson (1,300: the client,"
+      + " its models and their deserializers), logback with its XML configurator (500 and 280 of java.xml),"
+      + " the HTTP gateway, Prometheus and picocli. Mapped, they are 50 MiB of the archive committed, part"
+      + " of it resident (the baseline has 10 MiB of metaspace). Heap: 17 MiB used of 29 MiB committed after"
+      + " start (14 MiB live in the old generation: 200 containers' inspect data, snapshots, docker-java's"
+      + " and Jackson's caches). Native: 12 MiB are malloc arenas the C2 compiler and the start-up threads"
+      + " freed and glibc keeps, with two arenas (`MALLOC_ARENA_MAX=2`, the launcher's) instead of up to 16"
+      + " (`System.trim_native_heap` returns them; `-XX:TrimNativeHeapInterval` would, but is an experimental"
+      + " option that Java 17 before 17.0.9 and Java 18 to 20 refuse, and the launcher runs on whatever Java"
+      + " 17+ the image has). The C2 compiler stays on purpose: the sidecar answers every balancer's checks"
+      + " for months; `-XX:TieredStopAtLevel=1` took 30 MiB off idle RSS and 0.4 s of CPU off the start, at"
+      + " the price of the steady-state throughput figure 1 measures. Start-up: our JVM and our own start,"
+      + " until the ports listen, take about as long as the baseline's whole start (1.2-1.3 s each at load"
+      + " average 10; 2.0-2.4 s of CPU to in sync with the archive, 3.1-3.6 s without, against the"
+      + " baseline's 0.9-1.1 s); then the resync begins 0.1-0.4 s later and is the gap: the bare server reads"
+      + " nothing, ours lists the 200 containers and inspects each (the sidecar's log above), waiting on the"
+      + " daemon, and that grows with the host. Starting Docker before the listeners, on its own thread,"
+      + " was tried and did not move the resync's start on 2 busy cores.";
 
   private ScaleBench() {}
 
@@ -62,17 +87,24 @@ final class ScaleBench {
     long c0 = System.nanoTime();
     createContainers(engine, names);
     double createSeconds = (System.nanoTime() - c0) / 1e9;
+    long a0 = System.nanoTime();
+    Path launcher = install(bench);
+    double archiveSeconds = (System.nanoTime() - a0) / 1e9;
     section.line("%d containers (`docker run -d --network host %s sleep 3600`, no HEALTHCHECK) created on the"
         + " bench's private dockerd in %.0f s (4 at a time), then left running. Each round starts, in alternating"
-        + " order: ours, the packaged sidecar (`java -jar server/target/dockhealth.jar`, default JVM options,"
-        + " pointed at the engine), and the baseline, a bare grpc-java server with `HealthStatusManager` holding"
+        + " order: ours, the sidecar as the package runs it (its launcher `dist/src/bin/dockhealth` with the jar"
+        + " in `../lib/`, so the launcher's JVM options, on the bench's JDK, with the class-data archive that"
+        + " `dockhealth --make-class-archive` made there first from `dist/src/cds/dockhealth.classlist`, as the"
+        + " package's postinst does: %.1f s, not counted), pointed at the engine, and the baseline, a bare"
+        + " grpc-java server with `HealthStatusManager` holding"
         + " the same %d names (`BaselineServer --bare`, default JVM options, no Docker at all: the floor of a"
         + " JVM gRPC health server). Start-up = from just before the process is spawned until \"\" is SERVING"
         + " (ours: connected to Docker, listed and inspected everything) and a Check of every one of the %d"
         + " names finds it; RSS (VmRSS) 3 s after that, and again with %,d Watch streams open (spread over the"
         + " names, 10 connections). %d rounds. The sidecar's log says how long its first full read of Docker"
         + " (list, then inspect each container) took; the rest of its start-up is the JVM and our own"
-        + " start until the port listens, then connecting to Docker.", containers, DockerEngine.IMAGE, createSeconds, containers,
+        + " start until the port listens, then connecting to Docker.", containers, DockerEngine.IMAGE, createSeconds,
+        archiveSeconds, containers,
         containers, streams, rounds);
     section.line("");
     section.line("| round | server | start-up s | of which until listening s | the sidecar's log | RSS idle MiB |"
@@ -85,7 +117,7 @@ final class ScaleBench {
       List<String> order = round % 2 == 1 ? List.of("ours", "baseline") : List.of("baseline", "ours");
       for (String who : order) {
         Start start = who.equals("ours")
-            ? startOurs(bench, engine, names, streams, "fig6-ours-r" + round, List.of(), null)
+            ? startOurs(launcher, bench, engine, names, streams, "fig6-ours-r" + round, List.of(), null)
             : startBaseline(bench, names, streams, "fig6-baseline-r" + round);
         results.get(who).add(start);
         section.line("| %d | %s | %.2f | %s | %s | %.0f | %.0f |", round, who, start.seconds(),
@@ -100,15 +132,17 @@ final class ScaleBench {
     Stats baseIdle = Stats.of(results.get("baseline").stream().map(Start::rssIdleMiB).toList());
     Stats ourStreams = Stats.of(results.get("ours").stream().map(Start::rssStreamsMiB).toList());
     Stats baseStreams = Stats.of(results.get("baseline").stream().map(Start::rssStreamsMiB).toList());
-    boolean syncMet = ourStart.median() <= SYNC_GOAL_SECONDS;
-    boolean rssMet = ourIdle.median() <= RSS_GOAL_MIB;
+    double syncRatio = ourStart.median() / baseStart.median();
+    double rssRatio = ourIdle.median() / baseIdle.median();
+    boolean syncMet = syncRatio <= SYNC_GOAL_RATIO;
+    boolean rssMet = rssRatio <= RSS_GOAL_RATIO;
     section.row(new Row("6. Start-up to in sync, " + containers + " containers", ourStart.format(Stats.Unit.SECONDS),
         baseStart.format(Stats.Unit.SECONDS) + " (bare gRPC server, no Docker)",
-        String.format(Locale.ROOT, "%.2fx (lower is better)", ourStart.median() / baseStart.median()), "<= 2 s",
-        Row.met(syncMet)));
-    section.row(new Row("6. RSS idle, " + containers + " containers", ourIdle.format(Stats.Unit.MIB),
-        baseIdle.format(Stats.Unit.MIB), String.format(Locale.ROOT, "%.2fx (lower is better)", ourIdle.median() / baseIdle.median()),
-        "<= 150 MiB", Row.met(rssMet)));
+        String.format(Locale.ROOT, "%.2fx (lower is better)", syncRatio),
+        String.format(Locale.ROOT, "<= %.2fx", SYNC_GOAL_RATIO), Row.met(syncMet)));
+    section.row(new Row("6. RSS idle, " + containers + " containers, as packaged", ourIdle.format(Stats.Unit.MIB),
+        baseIdle.format(Stats.Unit.MIB), String.format(Locale.ROOT, "%.2fx (lower is better)", rssRatio),
+        String.format(Locale.ROOT, "<= %.1fx", RSS_GOAL_RATIO), Row.met(rssMet)));
     section.row(new Row(String.format(Locale.ROOT, "6. RSS with %,d Watch streams", streams), ourStreams.format(Stats.Unit.MIB),
         baseStreams.format(Stats.Unit.MIB),
         String.format(Locale.ROOT, "%.2fx (lower is better)", ourStreams.median() / baseStreams.median()), Row.NONE, "n/a"));
@@ -116,7 +150,11 @@ final class ScaleBench {
       section.line("**Goal missed**: %s. One more start of ours with JFR recording from the first instant"
           + " (`-XX:StartFlightRecording`, which itself slows start-up) and native memory tracking"
           + " (`-XX:NativeMemoryTracking=summary`, read with `jcmd VM.native_memory summary` 3 s after in sync):",
-          (syncMet ? "" : "start-up over 2 s") + (!syncMet && !rssMet ? ", " : "") + (rssMet ? "" : "idle RSS over 150 MiB"));
+          (syncMet ? "" : String.format(Locale.ROOT, "start-up %.2fx the baseline's (goal <= %.2fx)", syncRatio,
+              SYNC_GOAL_RATIO))
+          + (!syncMet && !rssMet ? ", " : "")
+          + (rssMet ? "" : String.format(Locale.ROOT, "idle RSS %.2fx the baseline's (goal <= %.1fx)", rssRatio,
+              RSS_GOAL_RATIO)));
       Path jfr = bench.workDir().resolve("jfr/fig6-startup.jfr");
       Path nmt = bench.resultsDir().resolve("profiles/fig6-native-memory.txt");
       try {
@@ -125,17 +163,17 @@ final class ScaleBench {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      Start profiled = startOurs(bench, engine, names, 0, "fig6-ours-profiled",
+      Start profiled = startOurs(launcher, bench, engine, names, 0, "fig6-ours-profiled",
           List.of("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true",
               "-XX:NativeMemoryTracking=summary"), nmt);
       Path cpu = bench.profiler().summarize(jfr, "fig6-startup", String.format(Locale.ROOT,
           "Figure 6, the sidecar from JVM start until in sync with %d containers and 3 s idle (this start: %.2f s"
           + " with JFR on)", containers, profiled.seconds()));
-      section.line("[CPU profile of the start](%s), [native memory summary](%s). The JVM runs with its default"
-          + " options as the README starts it: on this 24 GiB machine the default maximum heap is a quarter of"
-          + " memory and G1 keeps more of it committed than the live set needs; the native memory"
-          + " summary shows how RSS splits into heap, code cache, metaspace (classes), threads and GC.",
+      section.line("[CPU profile of the start](%s), [native memory summary](%s): how RSS splits into heap, code"
+          + " cache, metaspace (classes), the class-data archive (\"Shared class space\"), threads and GC.",
           bench.link(cpu), bench.link(nmt));
+      section.line("");
+      section.line(FLOOR);
       section.line("");
     }
     return section;
@@ -159,9 +197,33 @@ final class ScaleBench {
     }
   }
 
-  private static Start startOurs(Bench bench, DockerEngine engine, List<String> names, int streams, String log,
-      List<String> jvmOptions, Path nmtOut) {
-    try (SidecarProcess sidecar = SidecarProcess.builder(engine.host()).jar(bench.sidecarJar()).jvmOptions(jvmOptions)
+  /**
+   * The sidecar installed as the package lays it out, {@code bin/dockhealth} and {@code lib/} (the
+   * jar and its class list) in the work directory, with its class-data archive made as postinst
+   * makes it; returns the launcher.
+   */
+  private static Path install(Bench bench) {
+    Path home = bench.workDir().resolve("fig6-dockhealth");
+    Path launcher = home.resolve("bin/dockhealth");
+    try {
+      Files.createDirectories(launcher.getParent());
+      Files.createDirectories(home.resolve("lib"));
+      Files.copy(bench.repo().resolve("dist/src/bin/dockhealth"), launcher, StandardCopyOption.REPLACE_EXISTING);
+      launcher.toFile().setExecutable(true);
+      Files.copy(bench.sidecarJar(), home.resolve("lib/dockhealth.jar"), StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(bench.repo().resolve("dist/src/cds/dockhealth.classlist"), home.resolve("lib/dockhealth.classlist"),
+          StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Command.run(List.of(launcher.toString(), "--make-class-archive"), Duration.ofMinutes(2),
+        Map.of("JAVA_HOME", System.getProperty("java.home"))).orThrow();
+    return launcher;
+  }
+
+  private static Start startOurs(Path launcher, Bench bench, DockerEngine engine, List<String> names, int streams,
+      String log, List<String> jvmOptions, Path nmtOut) {
+    try (SidecarProcess sidecar = SidecarProcess.builder(engine.host()).launcher(launcher).jvmOptions(jvmOptions)
         .logFile(bench.logs().resolve(log + ".log")).start()) {
       double listening = (sidecar.grpcListeningNanos() - sidecar.startedNanos()) / 1e9;
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.grpcPort()).usePlaintext().build();

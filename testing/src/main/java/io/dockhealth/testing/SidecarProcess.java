@@ -136,6 +136,7 @@ public final class SidecarProcess implements AutoCloseable {
   public static final class Builder {
     private final String dockerHost;
     private Path jar = defaultJar();
+    private Path launcher;
     private List<String> jvmOptions = List.of();
     private int grpcPort;
     private int httpPort;
@@ -155,6 +156,17 @@ public final class SidecarProcess implements AutoCloseable {
 
     public Builder jar(Path jar) {
       this.jar = jar;
+      return this;
+    }
+
+    /**
+     * Runs the sidecar through {@code launcher}, the packaged launcher ({@code dist/src/bin/dockhealth})
+     * installed beside a {@code lib/dockhealth.jar}, with its JVM options, on this JVM's JDK ({@code
+     * JAVA_HOME}) unless a runtime is installed beside it; {@link #jvmOptions} then go in {@code
+     * DOCKHEALTH_JAVA_OPTS}, and {@link #jar} is not used.
+     */
+    public Builder launcher(Path launcher) {
+      this.launcher = launcher;
       return this;
     }
 
@@ -280,13 +292,21 @@ public final class SidecarProcess implements AutoCloseable {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("the sidecar is running (pid " + process.pid() + ")");
     }
-    if (!Files.isRegularFile(settings.jar)) {
-      throw new IllegalStateException(settings.jar.toAbsolutePath()
+    Path program = settings.launcher != null ? settings.launcher : settings.jar;
+    if (!Files.isRegularFile(program)) {
+      throw new IllegalStateException(program.toAbsolutePath()
           + " is missing: build it first (mvn -B -q -DskipTests package)");
     }
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    command.addAll(settings.jvmOptions);
-    command.addAll(List.of("-jar", settings.jar.toString(),
+    String javaHome = System.getProperty("java.home");
+    List<String> command = new ArrayList<>();
+    if (settings.launcher != null) {
+      command.add(settings.launcher.toString());
+    } else {
+      command.add(Path.of(javaHome, "bin", "java").toString());
+      command.addAll(settings.jvmOptions);
+      command.addAll(List.of("-jar", settings.jar.toString()));
+    }
+    command.addAll(List.of(
         "--docker-host", settings.dockerHost,
         "--grpc-address", settings.grpcSocket != null ? "unix://" + settings.grpcSocket : "127.0.0.1:" + settings.grpcPort,
         "--http-address", settings.httpSocket != null ? "unix://" + settings.httpSocket : "127.0.0.1:" + settings.httpPort,
@@ -305,6 +325,10 @@ public final class SidecarProcess implements AutoCloseable {
     // Only the flags configure it: not the DOCKER_HOST or DOCKHEALTH_* of whoever runs the tests.
     Map<String, String> env = builder.environment();
     env.keySet().removeIf(name -> name.equals("DOCKER_HOST") || name.startsWith("DOCKHEALTH_"));
+    if (settings.launcher != null) {
+      env.put("JAVA_HOME", javaHome);
+      env.put("DOCKHEALTH_JAVA_OPTS", String.join(" ", settings.jvmOptions));
+    }
     Writer copy = null;
     try {
       if (settings.logFile != null) {

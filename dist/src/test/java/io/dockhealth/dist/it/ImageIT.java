@@ -160,6 +160,10 @@ class ImageIT {
     assertThat(docker(RUN, "run", "--rm", "--network", "none", "-e", "DOCKHEALTH_PROBE_JAVA_OPTS=-Xshare:on",
         "--entrypoint", "dockhealth-probe", image, "-version").ok().strip())
         .isEqualTo("dockhealth-probe " + Commands.version());
+    // And the sidecar's.
+    assertThat(docker(RUN, "run", "--rm", "--network", "none", "-e", "DOCKHEALTH_JAVA_OPTS=-Xshare:on",
+        image, "--version").ok().strip())
+        .isEqualTo("dockhealth " + Commands.version());
   }
 
   @Test

@@ -63,6 +63,7 @@ class PackageIT {
     assertThat(root.resolve("/usr/bin/dockhealth")).isExecutable();
     assertThat(root.resolve("/usr/bin/dockhealth-probe")).isExecutable();
     assertThat(root.resolve("/usr/lib/dockhealth/lib/dockhealth-probe.jsa")).as("made by postinst").isRegularFile();
+    assertThat(root.resolve("/usr/lib/dockhealth/lib/dockhealth.jsa")).as("made by postinst").isRegularFile();
     assertThat(root.account("passwd", "dockhealth")).matches("dockhealth:x:\\d{3}:\\d+:.*:/nonexistent:/usr/sbin/nologin");
     assertThat(root.account("group", "dockhealth")).isNotEmpty();
     assertThat(Files.readSymbolicLink(root.resolve("/etc/systemd/system/multi-user.target.wants/dockhealth.service")))
@@ -72,12 +73,13 @@ class PackageIT {
     assertThat(root.dpkg("--verify", "dockhealth")).as("every file as md5sums has it").isEmpty();
 
     // An operator's setting survives a reinstall (prerm upgrade, then postinst configure with the
-    // old version: the upgrade path), which also remakes the probe's archive.
+    // old version: the upgrade path), which also remakes the class-data archives.
     Path settings = root.resolve("/etc/default/dockhealth");
     Files.writeString(settings, Files.readString(settings) + "DOCKHEALTH_LOG_LEVEL=debug\n");
     root.dpkg("--install", deb.toString());
     assertThat(Files.readString(settings)).endsWith("\nDOCKHEALTH_LOG_LEVEL=debug\n");
     assertThat(root.resolve("/usr/lib/dockhealth/lib/dockhealth-probe.jsa")).isRegularFile();
+    assertThat(root.resolve("/usr/lib/dockhealth/lib/dockhealth.jsa")).isRegularFile();
 
     // Remove: the program goes; the settings and the user stay for a reinstall.
     root.dpkg("--remove", "dockhealth");
@@ -123,6 +125,11 @@ class PackageIT {
         List.of(installed.resolve("/usr/bin/dockhealth").toString(), "--version"));
     assertThat(properties.text()).as("the bundled runtime, whatever JAVA_HOME says")
         .contains("java.home = " + installed.resolve("/usr/lib/dockhealth/runtime"));
+    // -Xshare:on: the JVM refuses to start unless it can map the class-data archive that postinst
+    // made, so the sidecar starts the fast way where it is installed.
+    Output sharing = Commands.run(Map.of("DOCKHEALTH_JAVA_OPTS", "-Xshare:on"), RUN,
+        List.of(installed.resolve("/usr/bin/dockhealth").toString(), "--version"));
+    assertThat(sharing.exitCode()).as(sharing.toString()).isZero();
   }
 
   @Test
