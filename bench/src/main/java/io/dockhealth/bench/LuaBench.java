@@ -366,6 +366,8 @@ final class LuaBench {
             }
             location ~ ^/_old_check/(.+)$ {
               internal;
+              # The gateway answers only the Host names it serves (DNS rebinding), not the upstream's name.
+              proxy_set_header Host 127.0.0.1;
               proxy_pass http://old_sidecar/container-healthcheck/apps/health/$1;
             }
           }
