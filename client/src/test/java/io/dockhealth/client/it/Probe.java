@@ -53,8 +53,13 @@ final class Probe {
 
   /** Runs the launcher with more environment variables and waits (at most 60 s) for it to exit. */
   static Result run(Map<String, String> env, String... args) {
+    return runAt(launcher(), env, args);
+  }
+
+  /** Like {@link #run(Map, String...)}, with a launcher copied elsewhere. */
+  static Result runAt(Path launcher, Map<String, String> env, String... args) {
     try {
-      return start(env, args).finish(60);
+      return start(launcher, env, args).finish(60);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
@@ -104,7 +109,11 @@ final class Probe {
   }
 
   static Running start(Map<String, String> env, String... args) {
-    List<String> command = new ArrayList<>(List.of(launcher().toString()));
+    return start(launcher(), env, args);
+  }
+
+  private static Running start(Path launcher, Map<String, String> env, String... args) {
+    List<String> command = new ArrayList<>(List.of(launcher.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     // The JDK running the tests, which also made the CDS archive at package time.

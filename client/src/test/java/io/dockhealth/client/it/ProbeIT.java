@@ -11,6 +11,7 @@ import io.dockhealth.testing.FakeHealthServer;
 import io.dockhealth.testing.SidecarProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -228,6 +229,31 @@ class ProbeIT {
     Probe.Result result = Probe.run(Map.of("DOCKHEALTH_PROBE_JAVA_OPTS", "-Xshare:on"), "-addr=" + addr, "-service=web");
     assertThat(result.exitCode()).as(result.err()).isZero();
     assertThat(result.errLines()).containsExactly("status: SERVING");
+  }
+
+  @Test
+  void launcher_makesTheArchiveAnew_forAJarCopiedElsewhere() throws Exception {
+    // The package's layout, as a package or an image installs it: the build tree's archive does
+    // not fit a jar at another path, so the first run makes one for this one.
+    Path home = tmp.resolve("installed/usr/lib/dockhealth");
+    Files.createDirectories(home.resolve("bin"));
+    Files.createDirectories(home.resolve("lib"));
+    Path launcher = Files.copy(Probe.launcher(), home.resolve("bin/dockhealth-probe"), StandardCopyOption.COPY_ATTRIBUTES);
+    Path jar = Files.copy(Path.of(System.getProperty("dockhealth.probe.jar", "target/dockhealth-probe.jar")),
+        home.resolve("lib/dockhealth-probe.jar"));
+
+    Probe.Result first = Probe.runAt(launcher, Map.of(), "-version");
+
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    Path archive = home.resolve("lib/dockhealth-probe.jsa");
+    assertThat(archive).isRegularFile();
+    assertThat(Files.readString(home.resolve("lib/dockhealth-probe.jsa.for")).strip())
+        .isEqualTo(jar.toRealPath() + " " + Path.of(System.getProperty("java.home"), "bin/java"));
+    // -Xshare:on makes the JVM refuse to start rather than run without the archive.
+    Probe.Result check = Probe.runAt(launcher, Map.of("DOCKHEALTH_PROBE_JAVA_OPTS", "-Xshare:on"),
+        "-addr=" + addr, "-service=web");
+    assertThat(check.exitCode()).as(check.err()).isZero();
+    assertThat(check.errLines()).containsExactly("status: SERVING");
   }
 
   @Test
