@@ -162,7 +162,7 @@ public final class Main {
     }
     md.append("\n## Machine\n\n").append(machine.markdown()).append('\n');
     md.append("## Command\n\n    ").append(args.get("command", "bench/run")).append("\n\n");
-    md.append("`bench/run` installs what is missing (Debian packages), builds with Maven (`install -DskipTests`),"
+    md.append("`bench/run` installs what is missing (Debian packages), builds with Maven (`package -DskipTests`),"
         + " copies what it built to a work directory (`").append(bench.workDir()).append("`, so that builds of the"
         + " tree during the run change nothing), then runs `io.dockhealth.bench.Main` from there. Logs of every"
         + " server it started are in `").append(bench.logs()).append("`.\n\n");
