@@ -25,8 +25,11 @@ public final class LibraryLogLimit extends TurboFilter {
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params,
       Throwable t) {
-    if (level == null || !level.isGreaterOrEqual(Level.WARN) || logger.getName().startsWith("io.dockhealth")
-        || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
+    // No format: a library asking whether a level is on (Netty's leak detector does at every
+    // sampled allocation), not a line. Answering that from the budget would spend it on questions
+    // and then tell the library the level is off.
+    if (format == null || level == null || !level.isGreaterOrEqual(Level.WARN)
+        || logger.getName().startsWith("io.dockhealth") || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
       return FilterReply.NEUTRAL;
     }
     long skipped = budget.take(logger.getName() + '\n' + format);
