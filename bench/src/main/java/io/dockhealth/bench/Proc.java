@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,13 +49,26 @@ final class Proc {
     throw new IllegalStateException("no VmRSS for " + pid);
   }
 
-  /** Open file descriptors of a process, from /proc/PID/fd. */
-  static long fdCount(long pid) {
+  /**
+   * Open file descriptors of a process by kind, from /proc/PID/fd: {@code socket}, {@code pipe},
+   * {@code anon_inode:[eventpoll]} and the like, or the path of a file.
+   */
+  static SortedMap<String, Long> fdKinds(long pid) {
+    SortedMap<String, Long> kinds = new TreeMap<>();
     try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-      return fds.count();
+      for (Path fd : (Iterable<Path>) fds::iterator) {
+        String target;
+        try {
+          target = Files.readSymbolicLink(fd).toString();
+        } catch (IOException e) {
+          continue; // closed meanwhile
+        }
+        kinds.merge(target.replaceFirst("^(socket|pipe):\\[\\d+]$", "$1"), 1L, Long::sum);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return kinds;
   }
 
   private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");

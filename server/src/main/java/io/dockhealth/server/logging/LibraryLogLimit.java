@@ -25,9 +25,9 @@ public final class LibraryLogLimit extends TurboFilter {
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params,
       Throwable t) {
-    // No format: a library asking whether a level is on (Netty's leak detector does at every
-    // sampled allocation), not a line. Answering that from the budget would spend it on questions
-    // and then tell the library the level is off.
+    // No format: an isWarnEnabled() or isErrorEnabled() question, not a line. Netty's leak detector
+    // asks on every sampled buffer; counting its questions would both invent lines "not logged" and
+    // answer "disabled" to a detector that has a real leak to report.
     if (format == null || level == null || !level.isGreaterOrEqual(Level.WARN)
         || logger.getName().startsWith("io.dockhealth") || !level.isGreaterOrEqual(logger.getEffectiveLevel())) {
       return FilterReply.NEUTRAL;
