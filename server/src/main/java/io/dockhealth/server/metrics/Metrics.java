@@ -253,13 +253,14 @@ public final class Metrics {
   }
 
   /**
-   * One gRPC call ended.
+   * The count of gRPC calls of {@code method} that ended with {@code code}, to be taken once and
+   * incremented per call, so that ending a call costs no label lookup.
    *
    * @param method the full method name, such as {@code grpc.health.v1.Health/Check}
    * @param code the status code's name, such as {@code OK} or {@code NOT_FOUND}
    */
-  public void grpcRequest(String method, String code) {
-    grpcRequests.labelValues(method, code).inc();
+  public CounterDataPoint grpcRequests(String method, String code) {
+    return grpcRequests.labelValues(method, code);
   }
 
   /**
