@@ -49,7 +49,10 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
     this.streams = new OpenStreams("Watch", maxWatchStreams, "--max-watch-streams");
   }
 
-  /** Makes each call's :authority visible to the service, for --service-from-authority. */
+  /**
+   * Makes each call's :authority visible to the service, for --service-from-authority; only then,
+   * since a context per call costs every call.
+   */
   static ServerInterceptor authorityInterceptor() {
     return new ServerInterceptor() {
       @Override
@@ -70,8 +73,11 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
    * authority, such as the address a client dialled, leaves "" meaning the sidecar.
    */
   private String serviceOf(String requested, Snapshot snapshot) {
+    if (!requested.isEmpty() || !serviceFromAuthority) {
+      return requested;
+    }
     String authority = AUTHORITY.get();
-    if (!requested.isEmpty() || !serviceFromAuthority || authority == null) {
+    if (authority == null) {
       return requested;
     }
     String host;
