@@ -20,13 +20,15 @@ import java.util.Map;
  * fixed 200, in the same rounds.
  */
 final class HttpBench {
-  private static final double GOAL = 0.8;
+  /** Requests/s over the minimal handler's, at least: issue 13's for /v1/health, issue 7's for the drop-in route. */
+  private static final double V1_GOAL = 0.9;
+  private static final double COMPAT_GOAL = 0.8;
   private static final int THREADS = 1;
   private static final int CONNECTIONS = 16;
 
   private HttpBench() {}
 
-  private record Target(String who, String label, JvmChild server, String url) {}
+  private record Target(String who, String label, JvmChild server, String url, double goal) {}
 
   static Section run(Bench bench) {
     Section section = new Section("4. HTTP gateway");
@@ -38,11 +40,11 @@ final class HttpBench {
         JvmChild baseline = JvmChild.start("fig4-baseline", BaselineServer.class, bench.logs(), args)) {
       List<Target> targets = List.of(
           new Target("baseline", "minimal Netty handler, fixed 200", baseline,
-              "http://127.0.0.1:" + baseline.port("http") + "/v1/health/svc0421"),
+              "http://127.0.0.1:" + baseline.port("http") + "/v1/health/svc0421", Double.NaN),
           new Target("v1", "ours, /v1/health/{service}", ours,
-              "http://127.0.0.1:" + ours.port("http") + "/v1/health/svc0421"),
+              "http://127.0.0.1:" + ours.port("http") + "/v1/health/svc0421", V1_GOAL),
           new Target("compat", "ours, /container-healthcheck/apps/health/{app}", ours,
-              "http://127.0.0.1:" + ours.port("http") + "/container-healthcheck/apps/health/svc0421"));
+              "http://127.0.0.1:" + ours.port("http") + "/container-healthcheck/apps/health/svc0421", COMPAT_GOAL));
       section.line("wrk %s (Debian), %d thread, %d keep-alive connections, one URL per run, against: ours, the"
           + " gateway (`HttpFrontEnd`, as `Sidecar` wires it) over the registry of figure 1 (1,000 synthetic"
           + " running containers, the asked one SERVING, so every answer is a 200 with a body); and the"
@@ -86,22 +88,23 @@ final class HttpBench {
           ratios.add(mine.get(i).requestsPerSecond() / results.get("baseline").get(i).requestsPerSecond());
         }
         Stats ratio = Stats.of(ratios);
-        boolean met = ratio.median() >= GOAL;
+        boolean met = ratio.median() >= target.goal();
         if (!met) {
           missed.add(target.who());
         }
         section.row(new Row("4. HTTP requests/s, " + target.label(), rate.format(Stats.Unit.PER_SECOND),
             base.format(Stats.Unit.PER_SECOND) + " (minimal Netty)",
             String.format(Locale.ROOT, "%.2fx (per-round %.2f–%.2f; higher is better)", ratio.median(), ratio.min(), ratio.max()),
-            ">= 0.8x", Row.met(met)));
+            String.format(Locale.ROOT, ">= %.1fx", target.goal()), Row.met(met)));
         Stats p99 = Stats.of(mine.stream().map(Wrk.Result::p99Micros).toList());
         section.row(new Row("4. HTTP p99 latency, " + target.label(), p99.format(Stats.Unit.MICROS),
             baseP99.format(Stats.Unit.MICROS), String.format(Locale.ROOT, "%.2fx (lower is better)", p99.median() / baseP99.median()),
             Row.NONE, "n/a"));
       }
       if (!missed.isEmpty()) {
-        section.line("**Goal missed** for %s: under 0.8x the minimal handler's requests/s. CPU profiles of the"
-            + " servers under the same wrk load:", String.join(" and ", missed));
+        section.line("**Goal missed** for %s: under its goal (/v1/health %.1fx, the drop-in route %.1fx) of the"
+            + " minimal handler's requests/s. CPU profiles of the servers under the same wrk load:",
+            String.join(" and ", missed), V1_GOAL, COMPAT_GOAL);
         List<String> links = new ArrayList<>();
         for (Target target : targets) {
           if (target.who().equals("baseline") || missed.contains(target.who())) {
@@ -113,6 +116,19 @@ final class HttpBench {
           }
         }
         section.line("%s.", String.join(", ", links));
+        section.line("");
+        section.line("Where the difference goes, from these profiles as recorded when the gateway was last trimmed"
+            + " (bench/run --only 1,2,4 on 2026-11-25, 2 shared cores; shares of the server's CPU samples): the"
+            + " rendering, routing, Host check and counting of /v1/health are down to about 5 % (its answers are"
+            + " rendered once per snapshot). What is left is what the gateway must do and the minimal handler"
+            + " does not: the timer per answer behind \"a client that does not read its answer is closed\" (Netty's"
+            + " `WriteTimeoutHandler`, a schedule and a cancel per write, 9.5 %), the strict RFC 9112 head rules"
+            + " on top of Netty's decoder (about 4 %), and one request at a time (`FlowControlHandler`, the next"
+            + " request read from a task once the answer is written, about 4 %). Together these hold /v1/health"
+            + " near 0.8x; the write timer is the one piece a lighter implementation (one lazily reset deadline"
+            + " per connection, as the request-head and idle deadlines now are) could still take back. The"
+            + " drop-in route also renders its answer per request, with the container's age as Docker's `ps`"
+            + " words it: its proto3 JSON printing is about a third of its samples.");
         section.line("");
       }
     }

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Runs every benchmark of issue 7 and writes bench/RESULTS.md. {@code bench/run} is the way to start
+ * Runs every benchmark of issue 13 and writes bench/RESULTS.md. {@code bench/run} is the way to start
  * it (it installs the tools and builds first):
  *
  * <pre>
@@ -142,7 +142,7 @@ public final class Main {
     md.append("Every figure is measured side by side with its baseline in the same run, alternating and repeated;"
         + " a cell is the median over the repeats with (min–max, n=repeats). A spread over 20 % of the median is"
         + " marked **wide spread**. The ratio is ours / baseline. \"met?\" compares the median with the goal of"
-        + " issue 7; where a goal is missed the section below says so and links the profile that explains it.\n\n");
+        + " issue 13; where a goal is missed the section below says so and links the profile that explains it.\n\n");
     List<Section> shared = sections.stream().filter(x -> x.shared).toList();
     if (!shared.isEmpty()) {
       md.append("**The machine was shared during this run**: while ").append(shared.size()).append(" of ")
@@ -162,7 +162,7 @@ public final class Main {
     }
     md.append("\n## Machine\n\n").append(machine.markdown()).append('\n');
     md.append("## Command\n\n    ").append(args.get("command", "bench/run")).append("\n\n");
-    md.append("`bench/run` installs what is missing (Debian packages), builds with Maven (`install -DskipTests`),"
+    md.append("`bench/run` installs what is missing (Debian packages), builds with Maven (`package -DskipTests`),"
         + " copies what it built to a work directory (`").append(bench.workDir()).append("`, so that builds of the"
         + " tree during the run change nothing), then runs `io.dockhealth.bench.Main` from there. Logs of every"
         + " server it started are in `").append(bench.logs()).append("`.\n\n");

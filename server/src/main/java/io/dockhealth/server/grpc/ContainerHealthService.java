@@ -110,8 +110,8 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
     }
     ContainerWatch watch = new ContainerWatch((ServerCallStreamObserver<WatchContainersResponse>) responseObserver);
     watches.add(watch);
-    streams.opened(watch.sender);
-    watch.sender.drain();
+    streams.opened(watch);
+    watch.drain();
   }
 
   /** Open WatchContainers streams, for metrics and tests. */
@@ -121,13 +121,13 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
 
   /** Ends every WatchContainers stream with {@code status} and refuses new ones with it. */
   void endStreams(Status status) {
-    streams.endAll(status);
+    streams.endAll(status, watches);
   }
 
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
     for (ContainerWatch watch : watches) {
-      watch.sender.drain();
+      watch.drain();
     }
   }
 
@@ -148,21 +148,22 @@ final class ContainerHealthService extends ContainerHealthGrpc.ContainerHealthIm
   /** The containers of one snapshot version as sent to clients, by ID, and whether it was in sync. */
   private record Rendered(long version, boolean inSync, ImmutableMap<String, Container> containers) {}
 
-  private void forget(ContainerWatch watch) {
-    watches.remove(watch);
-    streams.closed(watch.sender);
-  }
-
   /** One WatchContainers stream: what it has been sent, and the message that brings it up to date. */
-  private final class ContainerWatch {
-    private final LatestOnlySender<WatchContainersResponse> sender;
+  private final class ContainerWatch extends LatestOnlySender<WatchContainersResponse> {
     private Rendered sent; // touched only while draining
 
     ContainerWatch(ServerCallStreamObserver<WatchContainersResponse> observer) {
-      sender = new LatestOnlySender<>(observer, this::nextMessage, () -> forget(this));
+      super(observer);
     }
 
-    private WatchContainersResponse nextMessage() {
+    @Override
+    protected void done() {
+      watches.remove(this);
+      streams.closed();
+    }
+
+    @Override
+    protected WatchContainersResponse nextMessage() {
       Rendered now = render(registry.current());
       if (sent != null && now.version() == sent.version()) {
         return null;

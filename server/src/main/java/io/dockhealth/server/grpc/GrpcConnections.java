@@ -14,7 +14,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import javax.annotation.Nullable;
 
 /**
@@ -66,32 +66,53 @@ final class GrpcConnections extends ServerTransportFilter implements ServerInter
       call.close(refused, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    AtomicBoolean ended = new AtomicBoolean();
-    Runnable end = () -> {
-      if (ended.compareAndSet(false, true)) {
-        connection.end(watch);
-      }
-    };
-    ServerCall<Q, R> ending = new SimpleForwardingServerCall<>(call) {
-      @Override
-      public void close(Status status, Metadata trailers) {
-        end.run();
-        super.close(status, trailers);
-      }
-    };
-    return new SimpleForwardingServerCallListener<>(next.startCall(ending, headers)) {
+    CountedCall<Q, R> counted = new CountedCall<>(call, connection, watch);
+    return new SimpleForwardingServerCallListener<>(next.startCall(counted, headers)) {
       @Override
       public void onCancel() {
-        end.run();
+        counted.end();
         super.onCancel();
       }
 
       @Override
       public void onComplete() {
-        end.run();
+        counted.end();
         super.onComplete();
       }
     };
+  }
+
+  /**
+   * A call counted on its connection until it ends: when the server closes it, or the transport
+   * reports it complete or cancelled, whichever comes first. One object per call, with the flag in
+   * it, since Watch streams live for hours by the hundred thousand.
+   */
+  private static final class CountedCall<Q, R> extends SimpleForwardingServerCall<Q, R> {
+    @SuppressWarnings("rawtypes") // a field updater's class cannot be a parameterized type
+    private static final AtomicIntegerFieldUpdater<CountedCall> ENDED =
+        AtomicIntegerFieldUpdater.newUpdater(CountedCall.class, "ended");
+
+    private final Connection connection;
+    private final boolean watch;
+    private volatile int ended;
+
+    CountedCall(ServerCall<Q, R> call, Connection connection, boolean watch) {
+      super(call);
+      this.connection = connection;
+      this.watch = watch;
+    }
+
+    void end() {
+      if (ENDED.compareAndSet(this, 0, 1)) {
+        connection.end(watch);
+      }
+    }
+
+    @Override
+    public void close(Status status, Metadata trailers) {
+      end();
+      super.close(status, trailers);
+    }
   }
 
   /** One connection's open calls and Watch streams. */

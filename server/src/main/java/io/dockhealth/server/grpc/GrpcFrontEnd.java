@@ -92,8 +92,10 @@ public final class GrpcFrontEnd extends AbstractIdleService {
     this.socketFile = listener.socketFile().orElse(null);
     ClientFaults faults = new ClientFaults(logger, Ticker.systemTicker());
     List<ServerServiceDefinition> services = new ArrayList<>();
-    services.add(ServerInterceptors.intercept(MalformedRequests.rejected(health, faults),
-        HealthService.authorityInterceptor()));
+    ServerServiceDefinition healthService = MalformedRequests.rejected(health, faults);
+    services.add(serviceFromAuthority
+        ? ServerInterceptors.intercept(healthService, HealthService.authorityInterceptor())
+        : healthService);
     if (containers != null) {
       services.add(MalformedRequests.rejected(containers, faults));
     }

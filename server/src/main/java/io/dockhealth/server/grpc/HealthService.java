@@ -12,6 +12,7 @@ import io.dockhealth.server.model.ServiceEntry;
 import io.dockhealth.server.model.Snapshot;
 import io.dockhealth.server.model.SnapshotListener;
 import com.google.common.net.HostAndPort;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -21,11 +22,11 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
 /**
  * grpc.health.v1.Health over the registry's snapshots: Check and List read the newest snapshot,
@@ -41,7 +42,7 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
   private final Registry registry;
   private final boolean serviceFromAuthority;
   private final OpenStreams streams;
-  private final Map<String, Set<Watch>> watchesByName = new ConcurrentHashMap<>();
+  private final Map<String, Watchers> watchersByName = new ConcurrentHashMap<>();
 
   HealthService(Registry registry, int maxWatchStreams, boolean serviceFromAuthority) {
     this.registry = registry;
@@ -49,7 +50,10 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
     this.streams = new OpenStreams("Watch", maxWatchStreams, "--max-watch-streams");
   }
 
-  /** Makes each call's :authority visible to the service, for --service-from-authority. */
+  /**
+   * Makes each call's :authority visible to the service, for --service-from-authority; only then,
+   * since a context per call costs every call.
+   */
   static ServerInterceptor authorityInterceptor() {
     return new ServerInterceptor() {
       @Override
@@ -70,8 +74,11 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
    * authority, such as the address a client dialled, leaves "" meaning the sidecar.
    */
   private String serviceOf(String requested, Snapshot snapshot) {
+    if (!requested.isEmpty() || !serviceFromAuthority) {
+      return requested;
+    }
     String authority = AUTHORITY.get();
-    if (!requested.isEmpty() || !serviceFromAuthority || authority == null) {
+    if (authority == null) {
       return requested;
     }
     String host;
@@ -134,13 +141,16 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
       responseObserver.onError(refused.asRuntimeException());
       return;
     }
-    Watch watch = new Watch(name, (ServerCallStreamObserver<HealthCheckResponse>) responseObserver);
-    watchesByName.compute(name, (n, watches) -> {
-      Set<Watch> set = watches != null ? watches : ConcurrentHashMap.newKeySet();
-      set.add(watch);
-      return set;
+    // The stream joins its name's watchers under the map's lock for the name, so that the last
+    // stream of the name leaving cannot drop them while this one joins.
+    Watch[] joined = new Watch[1];
+    watchersByName.compute(name, (n, held) -> {
+      Watchers watchers = held != null ? held : new Watchers(n);
+      joined[0] = watchers.join((ServerCallStreamObserver<HealthCheckResponse>) responseObserver);
+      return watchers;
     });
-    streams.opened(watch.sender);
+    Watch watch = joined[0];
+    streams.opened(watch);
     // Read after subscribing: a change published in between reaches the watch either way, and
     // offers carry versions, so an older one never overwrites a newer.
     Snapshot snapshot = registry.current();
@@ -158,61 +168,118 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
    * with it. A client that is not reading is not waited for.
    */
   void endStreams(Status status) {
-    streams.endAll(status);
-  }
-
-  private void forget(Watch watch) {
-    watchesByName.computeIfPresent(watch.name, (n, watches) -> {
-      watches.remove(watch);
-      return watches.isEmpty() ? null : watches;
-    });
-    streams.closed(watch.sender);
+    streams.endAll(status, watchersByName.values().stream().flatMap(w -> Arrays.stream(w.all())).toList());
   }
 
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
-    for (Map.Entry<String, Set<Watch>> entry : watchesByName.entrySet()) {
-      String name = entry.getKey();
+    if (previous.services() == current.services()) {
+      return; // only container detail changed: no name's status did
+    }
+    for (Watchers watchers : watchersByName.values()) {
+      String name = watchers.name;
       if (Objects.equals(previous.status(name), current.status(name))) {
         continue;
       }
       HealthCheckResponse.ServingStatus status = current.status(name).map(ProtoMapping::toProto)
           .orElse(HealthCheckResponse.ServingStatus.SERVICE_UNKNOWN);
-      for (Watch watch : entry.getValue()) {
+      for (Watch watch : watchers.all()) {
         watch.offer(current.version(), status);
       }
     }
   }
 
-  /** A status as of a snapshot version. */
-  private record Versioned(long version, HealthCheckResponse.ServingStatus status) {}
+  /**
+   * The Watch streams of one name. Each stream knows its slot, so leaving is as cheap as joining,
+   * and a stream costs a slot rather than a node: Watch streams are idle by the hundred thousand.
+   */
+  private final class Watchers {
+    final String name;
+    @GuardedBy("this")
+    private Watch[] watches = new Watch[2];
+    @GuardedBy("this")
+    private int size;
 
-  /** One Watch stream: the newest status it should have, and the last one it was sent. */
-  private final class Watch {
-    private final String name;
-    private final AtomicReference<Versioned> newest = new AtomicReference<>();
-    private final LatestOnlySender<HealthCheckResponse> sender;
-    private HealthCheckResponse.ServingStatus lastSent; // touched only while draining
-
-    Watch(String name, ServerCallStreamObserver<HealthCheckResponse> observer) {
+    Watchers(String name) {
       this.name = name;
-      this.sender = new LatestOnlySender<>(observer, this::nextMessage, () -> forget(this));
+    }
+
+    /** A new stream of the name; call while the stream is being started. */
+    synchronized Watch join(ServerCallStreamObserver<HealthCheckResponse> observer) {
+      Watch watch = new Watch(observer, this);
+      if (size == watches.length) {
+        watches = Arrays.copyOf(watches, size * 2);
+      }
+      watch.slot = size;
+      watches[size++] = watch;
+      return watch;
+    }
+
+    /** @return whether none is left */
+    private synchronized boolean remove(Watch watch) {
+      Watch last = watches[--size];
+      watches[watch.slot] = last;
+      last.slot = watch.slot;
+      watches[size] = null;
+      if (size > 0 && size <= watches.length / 4) {
+        watches = Arrays.copyOf(watches, watches.length / 2);
+      }
+      return size == 0;
+    }
+
+    /** A stream is over: it leaves, and the name's watchers go with the last one. */
+    void leave(Watch watch) {
+      watchersByName.computeIfPresent(name, (n, held) -> remove(watch) ? null : held);
+      streams.closed();
+    }
+
+    /** The streams now, to be told outside the lock. */
+    synchronized Watch[] all() {
+      return Arrays.copyOf(watches, size);
+    }
+  }
+
+  /**
+   * One Watch stream: the newest status it should have, and the last one it was sent. The newest
+   * is kept as one long, the snapshot version times four plus the status's number (0 to 3), so
+   * that it is replaced atomically without an object per offer or per stream.
+   */
+  private static final class Watch extends LatestOnlySender<HealthCheckResponse> {
+    private static final AtomicLongFieldUpdater<Watch> NEWEST =
+        AtomicLongFieldUpdater.newUpdater(Watch.class, "newest");
+
+    private volatile long newest = -1; // none yet
+    private HealthCheckResponse.ServingStatus lastSent; // touched only while draining
+    /** The name's watchers, which hold the name (not each stream). */
+    private final Watchers watchers;
+    private int slot; // guarded by watchers
+
+    Watch(ServerCallStreamObserver<HealthCheckResponse> observer, Watchers watchers) {
+      super(observer);
+      this.watchers = watchers;
     }
 
     void offer(long version, HealthCheckResponse.ServingStatus status) {
-      Versioned offered = new Versioned(version, status);
-      newest.accumulateAndGet(offered, (held, given) ->
-          held == null || given.version() >= held.version() ? given : held);
-      sender.drain();
+      long offered = version * 4 + status.getNumber();
+      NEWEST.accumulateAndGet(this, offered, (held, given) -> given / 4 >= held / 4 ? given : held);
+      drain();
     }
 
-    private HealthCheckResponse nextMessage() {
-      Versioned status = newest.get();
-      if (status == null || status.status() == lastSent) {
+    @Override
+    protected HealthCheckResponse nextMessage() {
+      long held = newest;
+      HealthCheckResponse.ServingStatus status =
+          held < 0 ? null : HealthCheckResponse.ServingStatus.forNumber((int) (held % 4));
+      if (status == null || status == lastSent) {
         return null;
       }
-      lastSent = status.status();
-      return ProtoMapping.response(lastSent);
+      lastSent = status;
+      return ProtoMapping.response(status);
+    }
+
+    @Override
+    protected void done() {
+      watchers.leave(this);
     }
   }
 }

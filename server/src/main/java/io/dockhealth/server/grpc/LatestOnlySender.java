@@ -2,8 +2,7 @@ package io.dockhealth.server.grpc;
 
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -24,38 +23,52 @@ import org.jspecify.annotations.Nullable;
  * the observer never overlap and no lock is held (the classic work-in-progress counter: whoever
  * raises it from zero works for everyone).
  */
-final class LatestOnlySender<M> {
+abstract class LatestOnlySender<M> implements Runnable {
   /** Ready only when nothing sent waits in the transport: the smallest threshold grpc accepts. */
   static final int ON_READY_THRESHOLD_BYTES = 1;
 
+  @SuppressWarnings("rawtypes") // a field updater's class cannot be a parameterized type
+  private static final AtomicIntegerFieldUpdater<LatestOnlySender> WIP =
+      AtomicIntegerFieldUpdater.newUpdater(LatestOnlySender.class, "wip");
+
+  // A stream costs these fields and one more handler: Watch streams are idle by the hundred thousand.
   private final ServerCallStreamObserver<M> observer;
-  private final Supplier<M> nextMessage;
-  private final AtomicInteger wip = new AtomicInteger();
+  private volatile int wip;
   private volatile @Nullable Status end;
   private boolean ended; // touched only while draining
 
   /**
    * Call while the call is being started, before the service method returns: grpc takes the
    * threshold and the handlers only then.
-   *
-   * @param nextMessage the message that brings the client up to date, or null when it is; called
-   *     only while draining, never concurrently with itself
-   * @param onDone run once when the stream is over, whether the client cancelled it or the server
-   *     ended it
    */
-  LatestOnlySender(ServerCallStreamObserver<M> observer, Supplier<M> nextMessage, Runnable onDone) {
+  LatestOnlySender(ServerCallStreamObserver<M> observer) {
     this.observer = observer;
-    this.nextMessage = nextMessage;
     observer.setOnReadyThreshold(ON_READY_THRESHOLD_BYTES);
-    observer.setOnReadyHandler(this::drain);
+    observer.setOnReadyHandler(this);
     // grpc runs exactly one of the two.
-    observer.setOnCancelHandler(onDone);
-    observer.setOnCloseHandler(onDone);
+    Runnable done = this::done;
+    observer.setOnCancelHandler(done);
+    observer.setOnCloseHandler(done);
+  }
+
+  /**
+   * The message that brings the client up to date, or null when it is; called only while draining,
+   * never concurrently with itself.
+   */
+  protected abstract @Nullable M nextMessage();
+
+  /** Runs once when the stream is over, whether the client cancelled it or the server ended it. */
+  protected abstract void done();
+
+  /** The on-ready handler: {@link #drain()} (the sender is its own handler: one object less a stream). */
+  @Override
+  public final void run() {
+    drain();
   }
 
   /** Sends what is new, as far as the transport is ready for it. */
-  void drain() {
-    if (wip.getAndIncrement() != 0) {
+  final void drain() {
+    if (WIP.getAndIncrement(this) != 0) {
       return;
     }
     int missed = 1;
@@ -63,7 +76,7 @@ final class LatestOnlySender<M> {
       if (!ended) {
         send();
       }
-      missed = wip.addAndGet(-missed);
+      missed = WIP.addAndGet(this, -missed);
     } while (missed != 0);
   }
 
@@ -71,7 +84,7 @@ final class LatestOnlySender<M> {
    * Ends the stream with {@code status}, without waiting for the client to read what is pending:
    * a client that does not read must not hold up a shutdown. Later calls do nothing.
    */
-  void end(Status status) {
+  final void end(Status status) {
     if (end == null) {
       end = status;
     }
@@ -88,7 +101,7 @@ final class LatestOnlySender<M> {
       return;
     }
     while (!observer.isCancelled() && observer.isReady()) {
-      M message = nextMessage.get();
+      M message = nextMessage();
       if (message == null) {
         return;
       }

@@ -3,8 +3,6 @@ package io.dockhealth.server.grpc;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.grpc.Status;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
@@ -21,7 +19,6 @@ final class OpenStreams {
   private final int max;
   private final String flag;
   private final AtomicInteger count = new AtomicInteger();
-  private final Set<LatestOnlySender<?>> open = ConcurrentHashMap.newKeySet();
   private volatile @Nullable Status ending;
 
   /**
@@ -56,24 +53,28 @@ final class OpenStreams {
     return null;
   }
 
-  /** Tracks an admitted stream until it is {@link #closed}; ends it at once if the streams are ending. */
+  /**
+   * An admitted stream has started; ends it at once if the streams are ending. Call after the
+   * stream is where {@link #endAll}'s caller finds it.
+   */
   void opened(LatestOnlySender<?> sender) {
-    open.add(sender);
-    // Checked after adding: endAll() either sees the sender or is seen here.
+    // Checked after the service has added it: endAll() either finds the sender or is seen here.
     Status refusal = ending;
     if (refusal != null) {
       sender.end(refusal);
     }
   }
 
-  /** Forgets a stream that is over, making room for another. Call once per admitted stream. */
-  void closed(LatestOnlySender<?> sender) {
-    open.remove(sender);
+  /** A stream is over, making room for another. Call once per admitted stream. */
+  void closed() {
     count.decrementAndGet();
   }
 
-  /** Ends every open stream with {@code status} and refuses new ones with it from now on. */
-  void endAll(Status status) {
+  /**
+   * Ends every stream in {@code open} (the service's own, so that a stream is held in one place
+   * only) with {@code status}, and refuses new ones with it from now on.
+   */
+  void endAll(Status status, Iterable<? extends LatestOnlySender<?>> open) {
     ending = status;
     for (LatestOnlySender<?> sender : open) {
       sender.end(status);

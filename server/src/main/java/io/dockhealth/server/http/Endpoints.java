@@ -14,7 +14,10 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 /**
@@ -32,6 +35,15 @@ final class Endpoints {
   private final Clock clock;
   private final Exposure exposure;
 
+  /**
+   * The health answers of the newest snapshot asked about, by name, each rendered on first request:
+   * printing proto3 JSON costs far more than sending it, and balancers ask for the same names over
+   * and over. They depend on the snapshot alone, and are dropped with it: at most one per name it has.
+   */
+  private final AtomicReference<Rendered> rendered = new AtomicReference<>();
+
+  private record Rendered(Snapshot snapshot, Map<String, Reply> health) {}
+
   Endpoints(Metrics metrics, Clock clock, Exposure exposure) {
     this.metrics = metrics;
     this.clock = clock;
@@ -46,8 +58,8 @@ final class Endpoints {
     }
     return switch (match.endpoint()) {
       case HEALTH_LIST -> Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.listServices(snapshot)));
-      case HEALTH -> health(match.name(), snapshot);
-      case HEALTHZ -> health(Snapshot.SIDECAR, snapshot);
+      case HEALTH -> renderedHealth(match.name(), snapshot);
+      case HEALTHZ -> renderedHealth(Snapshot.SIDECAR, snapshot);
       case CONTAINERS ->
           Reply.json(HttpResponseStatus.OK, JsonBodies.proto(ProtoMapping.listContainers(snapshot, exposure)));
       case CONTAINER -> container(match.name(), snapshot);
@@ -56,6 +68,23 @@ final class Endpoints {
       case METRICS -> new Reply(HttpResponseStatus.OK, Metrics.CONTENT_TYPE, metrics.scrape(),
           com.google.common.collect.ImmutableMap.of());
     };
+  }
+
+  private Reply renderedHealth(String name, Snapshot snapshot) {
+    if (!snapshot.services().containsKey(name)) {
+      return health(name, snapshot); // not kept: the names a client makes up are without bound
+    }
+    Rendered held = rendered.get();
+    if (held == null || held.snapshot() != snapshot) {
+      Rendered fresh = new Rendered(snapshot, new ConcurrentHashMap<>());
+      // Requests on other event loops may hold an older snapshot: the newest version stays.
+      held = rendered.accumulateAndGet(fresh, (kept, given) ->
+          kept != null && kept.snapshot().version() >= given.snapshot().version() ? kept : given);
+      if (held.snapshot() != snapshot) {
+        return health(name, snapshot);
+      }
+    }
+    return held.health().computeIfAbsent(name, n -> health(n, snapshot));
   }
 
   private static Reply health(String name, Snapshot snapshot) {

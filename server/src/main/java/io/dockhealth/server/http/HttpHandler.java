@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.WriteTimeoutException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -82,7 +83,23 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
   /** Whether the request being answered is a HEAD, and its route, for a reclaimed long-poll's 304. */
   private boolean answeringHead;
   private String answeringRoute = Router.MALFORMED;
-  @Nullable private ScheduledFuture<?> deadline;
+  /**
+   * The one deadline a waiting connection has, for its request head or for idling, on the event
+   * loop's ticker. A keep-alive connection moves it twice a request, and a timer per move would
+   * cost every request a schedule and a cancel: one timer runs at a time instead, and when it fires
+   * before the deadline, which moved on meanwhile, it is set again for the rest.
+   */
+  private boolean armed;
+  private boolean deadlineForHead;
+  private long deadlineNanos;
+  @Nullable private ScheduledFuture<?> timer;
+  private long timerNanos;
+  /** The last {@code Host} this connection sent that is allowed: a client sends the same one each time. */
+  @Nullable private String allowedHost;
+  /** The count of the last route and status answered: a client asks the same over and over. */
+  @Nullable private String countedRoute;
+  private int countedCode;
+  @Nullable private CounterDataPoint counted;
   @Nullable private LongPolls.Poll pending;
   @Nullable private FullHttpRequest held;
 
@@ -135,6 +152,10 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     cancelDeadline();
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
     if (pending != null) {
       pending.cancel();
       pending = null;
@@ -196,7 +217,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
     Router.Routed routed = shared.router().route(request.method(), request.uri());
     answeringRoute = routed.route();
     String host = request.headers().get(HttpHeaderNames.HOST);
-    if (!shared.hosts().allows(host)) {
+    if (!allowed(host)) {
       shared.faults().report("Host not allowed", "HTTP client {} asked for Host \"{}\", not one this gateway answers",
           ClientFaults.client(ctx.channel().remoteAddress()), host);
       boolean compat = routed instanceof Router.Reject reject
@@ -295,7 +316,7 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
     reply.headers().forEach(response.headers()::set);
     boolean keepAlive = exchange.keepAlive() && !reclaimed;
     HttpUtil.setKeepAlive(response.headers(), exchange.version(), keepAlive);
-    shared.metrics().httpRequest(route, reply.status().code());
+    count(route, reply.status().code());
     ctx.writeAndFlush(response).addListener((ChannelFutureListener) future -> {
       if (!future.isSuccess() || !keepAlive || reclaimed) {
         future.channel().close();
@@ -326,21 +347,67 @@ final class HttpHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Starts the one deadline a waiting connection has: for its request head, or for idling. */
-  private void arm(Duration timeout, boolean forHead) {
-    cancelDeadline();
-    deadline = context.executor().schedule(() -> expired(forHead), timeout.toNanos(), TimeUnit.NANOSECONDS);
+  /** Whether the gateway answers this {@code Host} (null for none). */
+  private boolean allowed(@Nullable String host) {
+    if (host != null && host.equals(allowedHost)) {
+      return true;
+    }
+    if (!shared.hosts().allows(host)) {
+      return false;
+    }
+    allowedHost = host;
+    return true;
   }
 
-  private void cancelDeadline() {
-    if (deadline != null) {
-      deadline.cancel(false);
-      deadline = null;
+  private void count(String route, int code) {
+    if (counted == null || code != countedCode || !route.equals(countedRoute)) {
+      counted = shared.metrics().httpRequests(route, code);
+      countedRoute = route;
+      countedCode = code;
     }
+    counted.inc();
+  }
+
+  /** Sets the one deadline a waiting connection has: for its request head, or for idling. */
+  private void arm(Duration timeout, boolean forHead) {
+    long now = context.executor().ticker().nanoTime();
+    armed = true;
+    deadlineForHead = forHead;
+    deadlineNanos = now + timeout.toNanos();
+    if (timer != null) {
+      if (timerNanos - deadlineNanos <= 0) {
+        return; // it fires first, and is set again for the rest
+      }
+      timer.cancel(false);
+    }
+    startTimer(now);
+  }
+
+  private void startTimer(long now) {
+    timerNanos = deadlineNanos;
+    timer = context.executor().schedule(this::timerFired, deadlineNanos - now, TimeUnit.NANOSECONDS);
+  }
+
+  /** The connection is not waiting: no deadline (a timer still running finds nothing to do). */
+  private void cancelDeadline() {
+    armed = false;
+  }
+
+  private void timerFired() {
+    timer = null;
+    if (!armed) {
+      return;
+    }
+    long now = context.executor().ticker().nanoTime();
+    if (now - deadlineNanos < 0) {
+      startTimer(now);
+      return;
+    }
+    armed = false;
+    expired(deadlineForHead);
   }
 
   private void expired(boolean forHead) {
-    deadline = null;
     if (phase != Phase.WAITING) {
       return;
     }

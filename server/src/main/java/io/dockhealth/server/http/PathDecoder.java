@@ -24,6 +24,26 @@ final class PathDecoder {
    *     character that should have been percent-encoded, or a name over {@link ServiceNames#MAX_LENGTH}
    */
   static String decode(String raw, String what) {
+    // Printable ASCII without escapes, what names almost always are, stands for itself.
+    String name = isPlain(raw) ? raw : unescape(raw, what);
+    if (name.length() > ServiceNames.MAX_LENGTH) {
+      throw new BadRequest(what + " is " + name.length() + " characters long (expected: at most "
+          + ServiceNames.MAX_LENGTH + ")");
+    }
+    return name;
+  }
+
+  private static boolean isPlain(String raw) {
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c <= 0x20 || c >= 0x7f || c == '%') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String unescape(String raw, String what) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
     for (int i = 0; i < raw.length(); i++) {
       char c = raw.charAt(i);
@@ -55,10 +75,6 @@ final class PathDecoder {
     }
     if (name.codePoints().anyMatch(Character::isISOControl)) {
       throw new BadRequest(what + ": contains a control character (expected: a name such as web-1)");
-    }
-    if (name.length() > ServiceNames.MAX_LENGTH) {
-      throw new BadRequest(what + " is " + name.length() + " characters long (expected: at most "
-          + ServiceNames.MAX_LENGTH + ")");
     }
     return name;
   }

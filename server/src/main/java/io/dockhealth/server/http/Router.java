@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -93,13 +94,16 @@ final class Router {
   record Reject(HttpResponseStatus status, String route, String message, Optional<Endpoint> endpoint)
       implements Routed {}
 
-  private final String compatPrefix;
+  /** Each endpoint's template, the compat prefix included, by ordinal: made once, not per request. */
+  private final String[] templates;
 
   /** @param compatPrefix where the drop-in routes live, checked by {@link #compatPrefixProblem} */
   Router(String compatPrefix) {
     Optional<String> problem = compatPrefixProblem(compatPrefix);
     checkArgument(problem.isEmpty(), "compatPrefix: %s (expected: %s)", compatPrefix, problem.orElse(""));
-    this.compatPrefix = compatPrefix;
+    this.templates = Arrays.stream(Endpoint.values())
+        .map(endpoint -> endpoint.compat() ? compatPrefix + endpoint.template : endpoint.template)
+        .toArray(String[]::new);
   }
 
   /** What is wrong with a compat prefix, phrased as what is expected; empty when it is fine. */
@@ -118,29 +122,37 @@ final class Router {
 
   /** The template of an endpoint's route, the compat prefix included. */
   String template(Endpoint endpoint) {
-    return endpoint.compat() ? compatPrefix + endpoint.template : endpoint.template;
+    return templates[endpoint.ordinal()];
   }
 
   Routed route(HttpMethod method, String target) {
-    URI uri;
-    try {
-      uri = new URI(target);
-    } catch (URISyntaxException e) {
-      return badTarget(target, e.getReason() + " at index " + e.getIndex());
+    String path;
+    String rawQuery;
+    if (isPlainPath(target)) {
+      path = target; // what java.net.URI would make of it, without parsing it
+      rawQuery = null;
+    } else {
+      URI uri;
+      try {
+        uri = new URI(target);
+      } catch (URISyntaxException e) {
+        return badTarget(target, e.getReason() + " at index " + e.getIndex());
+      }
+      boolean absolute = uri.getScheme() != null;
+      if (uri.isOpaque() || uri.getRawPath() == null
+          || (absolute && !uri.getScheme().equalsIgnoreCase("http") && !uri.getScheme().equalsIgnoreCase("https"))
+          || (!absolute && !target.startsWith("/"))) {
+        return badTarget(target, "not a path");
+      }
+      path = uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+      rawQuery = uri.getRawQuery();
     }
-    boolean absolute = uri.getScheme() != null;
-    if (uri.isOpaque() || uri.getRawPath() == null
-        || (absolute && !uri.getScheme().equalsIgnoreCase("http") && !uri.getScheme().equalsIgnoreCase("https"))
-        || (!absolute && !target.startsWith("/"))) {
-      return badTarget(target, "not a path");
-    }
-    String path = uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
     Endpoint endpoint = null;
     String rawName = "";
     for (Endpoint candidate : Endpoint.values()) {
       String template = template(candidate);
       int brace = template.indexOf('{');
-      if (brace < 0 ? path.equals(template) : path.startsWith(template.substring(0, brace))) {
+      if (brace < 0 ? path.equals(template) : path.regionMatches(0, template, 0, brace)) {
         endpoint = candidate;
         rawName = brace < 0 ? "" : path.substring(brace);
         break;
@@ -171,7 +183,7 @@ final class Router {
         }
         default -> "";
       };
-      Map<String, List<String>> query = query(uri.getRawQuery());
+      Map<String, List<String>> query = query(rawQuery);
       Long since = null;
       Duration wait = DEFAULT_WAIT;
       if (query.containsKey("since") || query.containsKey("wait")) {
@@ -186,6 +198,24 @@ final class Router {
     } catch (BadRequest e) {
       return new Reject(HttpResponseStatus.BAD_REQUEST, route, e.getMessage(), Optional.of(endpoint));
     }
+  }
+
+  /**
+   * Whether a request target is a path alone, one segment or more of letters, digits and {@code
+   * -._~/}: no scheme, authority, query, fragment or escape, nothing for java.net.URI to parse.
+   */
+  private static boolean isPlainPath(String target) {
+    if (!target.startsWith("/") || target.startsWith("//")) {
+      return false; // "//" starts an authority
+    }
+    for (int i = 1; i < target.length(); i++) {
+      char c = target.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '.' || c == '_' || c == '~' || c == '/')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Reject badTarget(String target, String reason) {

@@ -76,18 +76,27 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   }
 
   private void scan(ByteBuf buffer, int from, int to) {
-    for (int i = from; i < to && inHead; i++) {
-      byte b = buffer.getByte(i);
-      if (!requestLineStarted) {
-        requestLineStarted = !Character.isWhitespace(b) && !Character.isISOControl(b);
+    int i = from;
+    while (i < to && !requestLineStarted) {
+      byte b = buffer.getByte(i++);
+      requestLineStarted = !Character.isWhitespace(b) && !Character.isISOControl(b);
+    }
+    // Only the first byte of each line matters: from one to the next, skip to the line feed.
+    while (i < to && inHead) {
+      if (!atLineStart) {
+        int lineFeed = buffer.indexOf(i, to, (byte) '\n');
+        if (lineFeed < 0) {
+          return;
+        }
+        atLineStart = true;
+        i = lineFeed + 1;
         continue;
       }
-      if (atLineStart) {
-        if (b == ' ' || b == '\t') {
-          folded = true;
-        } else if (b == '\r' || b == '\n') {
-          inHead = false; // the blank line: what follows is a body
-        }
+      byte b = buffer.getByte(i++);
+      if (b == ' ' || b == '\t') {
+        folded = true;
+      } else if (b == '\r' || b == '\n') {
+        inHead = false; // the blank line: what follows is a body
       }
       atLineStart = b == '\n';
     }

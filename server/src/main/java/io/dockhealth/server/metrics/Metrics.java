@@ -253,13 +253,14 @@ public final class Metrics {
   }
 
   /**
-   * One gRPC call ended.
+   * The count of gRPC calls of {@code method} that ended with {@code code}, to be taken once and
+   * incremented per call, so that ending a call costs no label lookup.
    *
    * @param method the full method name, such as {@code grpc.health.v1.Health/Check}
    * @param code the status code's name, such as {@code OK} or {@code NOT_FOUND}
    */
-  public void grpcRequest(String method, String code) {
-    grpcRequests.labelValues(method, code).inc();
+  public CounterDataPoint grpcRequests(String method, String code) {
+    return grpcRequests.labelValues(method, code);
   }
 
   /**
@@ -276,7 +277,15 @@ public final class Metrics {
    * @param route the route's template, such as {@code /v1/health/{service}}, never the path asked for
    */
   public void httpRequest(String route, int code) {
-    httpRequests.labelValues(route, Integer.toString(code)).inc();
+    httpRequests(route, code).inc();
+  }
+
+  /**
+   * The count of HTTP requests of {@code route} answered with {@code code}, to be taken once and
+   * incremented per request, so that answering costs no label lookup.
+   */
+  public CounterDataPoint httpRequests(String route, int code) {
+    return httpRequests.labelValues(route, Integer.toString(code));
   }
 
   /** Every metric now, in the Prometheus text format ({@link #CONTENT_TYPE}). */

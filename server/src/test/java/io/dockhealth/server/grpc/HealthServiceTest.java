@@ -278,6 +278,44 @@ class HealthServiceTest {
   }
 
   @Test
+  void watch_manyStreamsOfOneName_leavingInAnyOrder_theRestAreStillTold() throws Exception {
+    grpc.close();
+    grpc = new InProcessHealth(100);
+    ContainerRecord web = running("web-1");
+    grpc.registry.replaceAll(List.of(web));
+    List<Context.CancellableContext> contexts = new ArrayList<>();
+    List<Received> streams = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      Context.CancellableContext context = Context.current().withCancellation();
+      contexts.add(context);
+      streams.add(context.call(() -> watch("web-1")));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> streams.stream().allMatch(r -> r.statuses.size() == 1));
+
+    // From the middle, the end and the start of the name's streams, down to a few.
+    List<Integer> leaving = List.of(20, 39, 0, 5, 38, 1, 21, 22, 30, 10, 11, 12, 13, 14, 15, 2, 3, 4, 6, 7, 8, 9,
+        16, 17, 18, 19, 23, 24, 25, 26, 27, 28, 29, 31, 32, 33);
+    leaving.forEach(i -> contexts.get(i).cancel(null));
+    await().atMost(Duration.ofSeconds(5)).until(() -> grpc.health.openWatches() == 40 - leaving.size());
+    grpc.registry.put(container("web-1", ContainerState.PAUSED, HealthStatus.NONE));
+
+    for (int i = 0; i < 40; i++) {
+      Received received = streams.get(i);
+      if (leaving.contains(i)) {
+        assertThat(received.statuses).containsExactly(ServingStatus.SERVING);
+      } else {
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+            assertThat(received.statuses).containsExactly(ServingStatus.SERVING, ServingStatus.NOT_SERVING));
+      }
+    }
+    contexts.forEach(context -> context.cancel(null));
+    await().atMost(Duration.ofSeconds(5)).until(() -> grpc.health.openWatches() == 0);
+    Received afterAllLeft = watch("web-1");
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+        assertThat(afterAllLeft.statuses).containsExactly(ServingStatus.NOT_SERVING));
+  }
+
+  @Test
   void watch_clientThatNeverReads_holdsOneStatusNotABacklog_andThenGetsTheNewest() {
     ContainerRecord serving = running("web-1");
     ContainerRecord notServing = container("web-1", ContainerState.RUNNING, HealthStatus.UNHEALTHY);

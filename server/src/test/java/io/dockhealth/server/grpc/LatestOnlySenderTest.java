@@ -97,7 +97,17 @@ class LatestOnlySenderTest {
   private final AtomicInteger newest = new AtomicInteger();
   private int lastSent;
   private final AtomicInteger done = new AtomicInteger();
-  private final LatestOnlySender<Integer> sender = new LatestOnlySender<>(stream, this::next, done::incrementAndGet);
+  private final LatestOnlySender<Integer> sender = new LatestOnlySender<>(stream) {
+    @Override
+    protected Integer nextMessage() {
+      return next();
+    }
+
+    @Override
+    protected void done() {
+      done.incrementAndGet();
+    }
+  };
 
   /** The newest value, once. */
   private Integer next() {

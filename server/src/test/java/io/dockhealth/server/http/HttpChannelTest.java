@@ -316,6 +316,22 @@ class HttpChannelTest {
   }
 
   @Test
+  void health_askedAgainAfterAChange_answersTheNewSnapshot() throws Exception {
+    registry.replaceAll(List.of(running("web")));
+    assertThat(getResponse("/v1/health/web").status()).isEqualTo(200);
+    assertThat(getResponse("/v1/health/web").json().get("stale").asBoolean()).isFalse();
+
+    registry.put(container("web", ContainerState.PAUSED, HealthStatus.NONE));
+    assertThat(getResponse("/v1/health/web").status()).isEqualTo(503);
+    registry.dockerDisconnected();
+    assertThat(getResponse("/v1/health/web").json().get("stale").asBoolean()).isTrue();
+    registry.replaceAll(List.of(running("web")));
+    Response again = getResponse("/v1/health/web");
+    assertThat(again.status()).isEqualTo(200);
+    assertThat(again.json().get("stale").asBoolean()).isFalse();
+  }
+
+  @Test
   void containers_listAndOne_asTheDockhealthV1Messages_withoutLabels() throws Exception {
     ContainerRecord web = withLabels(running("web"), Map.of("secret.label", "hunter2"));
     registry.replaceAll(List.of(web));

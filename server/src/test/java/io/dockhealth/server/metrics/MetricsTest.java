@@ -81,7 +81,7 @@ class MetricsTest {
 
   @Test
   void grpcRequests_byMethodAndCode() {
-    metrics.grpcRequest("grpc.health.v1.Health/Check", "NOT_FOUND");
+    metrics.grpcRequests("grpc.health.v1.Health/Check", "NOT_FOUND").inc();
     assertThat(scrape())
         .contains("dockhealth_grpc_requests_total{code=\"NOT_FOUND\",method=\"grpc.health.v1.Health/Check\"} 1.0");
   }
