@@ -131,6 +131,10 @@ class DockerFaultsIT {
     }
   }
 
+  private List<String> dockerWarningsAbout(String containerId) {
+    return dockerWarnings().stream().filter(line -> line.contains(containerId)).toList();
+  }
+
   private String httpGet(String path) throws IOException, InterruptedException {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sidecar.httpAddress().getPort() + path))
@@ -346,8 +350,10 @@ class DockerFaultsIT {
     assertThat(client.check("other")).isEqualTo("SERVING");
     int answered = proxy.faultsInjected();
     await().atMost(staleWithin).until(() -> proxy.faultsInjected() > answered); // still retried
-    assertThat(dockerWarnings()).as("logged once, however often retried").hasSize(1);
-    assertThat(dockerWarnings().get(0)).contains(sickId.substring(0, 12));
+    // Only the lines about this container: a loaded machine may also log a slow ping, which is not
+    // this test's fault.
+    String sickShortId = sickId.substring(0, 12);
+    assertThat(dockerWarningsAbout(sickShortId)).as("logged once, however often retried").hasSize(1);
 
     long liftedAt = System.nanoTime();
     proxy.restore();
@@ -357,7 +363,7 @@ class DockerFaultsIT {
     });
     logger.info("one container's {}: fresh again {} ms after the fault was lifted", fault, millisSince(liftedAt));
     assertThat(client.check("")).isEqualTo("SERVING");
-    assertThat(dockerWarnings()).hasSize(1);
+    assertThat(dockerWarningsAbout(sickShortId)).hasSize(1);
   }
 
   @Test
