@@ -29,8 +29,11 @@ import org.slf4j.LoggerFactory;
  * from them, published as immutable {@link Snapshot}s.
  *
  * <p>Only the Docker side writes (through {@link ContainerModel}); front ends read {@link #current()}
- * without locking and subscribe with {@link #addListener}. A new version is published, and listeners
- * told, only when something would read differently.
+ * without locking and subscribe with {@link #addListener} (every new version) or {@link
+ * #addHealthListener} (only versions whose health answers differ). A new version is published, and
+ * listeners told, only when something would read differently. Most versions change a container's
+ * detail alone (each HEALTHCHECK probe adds to its probe log): those wake no health listener, so a
+ * Watch on a thousand names costs nothing while statuses stand still.
  *
  * <p>Three rules make transients harmless to balancers. While Docker cannot be reached, names keep
  * their last status for the stale grace, then turn NOT_SERVING. While Docker errs about one
@@ -57,6 +60,7 @@ public final class Registry implements ContainerModel {
   private final Clock clock;
   private final Timer timer;
   private final List<SnapshotListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<SnapshotListener> healthListeners = new CopyOnWriteArrayList<>();
 
   private final Object writeLock = new Object();
 
@@ -108,13 +112,26 @@ public final class Registry implements ContainerModel {
     return current;
   }
 
-  /** Tells {@code listener} about every snapshot published from now on. */
+  /** Tells {@code listener} about every snapshot published from now on, detail-only changes included. */
   public void addListener(SnapshotListener listener) {
     listeners.add(checkNotNull(listener, "listener"));
   }
 
+  /**
+   * Tells {@code listener} about the snapshots published from now on that answer some health
+   * question differently from the one before ({@link Snapshot#sameHealthAs}): a name's status or
+   * members, a name appearing or going, a container turning stale or fresh, the sync state. Such
+   * listeners are told before those of {@link #addListener}, and {@code previous} is then the last
+   * snapshot published, whether they were told about it or not.
+   */
+  public void addHealthListener(SnapshotListener listener) {
+    healthListeners.add(checkNotNull(listener, "listener"));
+  }
+
+  /** Stops telling {@code listener}, however it was added. */
   public void removeListener(SnapshotListener listener) {
     listeners.remove(listener);
+    healthListeners.remove(listener);
   }
 
   @Override
@@ -260,13 +277,21 @@ public final class Registry implements ContainerModel {
   private void publish() {
     Snapshot previous = current;
     Snapshot next = build(previous.version() + 1);
-    if (previous.terminal() || next.sameContentAs(previous)) {
+    boolean healthChanged = !next.sameHealthAs(previous);
+    if (previous.terminal() || !healthChanged && next.sameDetailAs(previous)) {
       return;
     }
     current = next;
-    if (logger.isDebugEnabled()) {
-      logTransitions(previous, next);
+    if (healthChanged) {
+      if (logger.isDebugEnabled()) {
+        logTransitions(previous, next);
+      }
+      tell(healthListeners, previous, next);
     }
+    tell(listeners, previous, next);
+  }
+
+  private static void tell(List<SnapshotListener> listeners, Snapshot previous, Snapshot next) {
     for (SnapshotListener listener : listeners) {
       try {
         listener.onSnapshot(previous, next);

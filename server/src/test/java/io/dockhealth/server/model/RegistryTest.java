@@ -105,6 +105,46 @@ class RegistryTest {
   }
 
   @Test
+  void put_detailChangeWithoutStatusChange_wakesNoHealthListener() {
+    List<Long> health = new ArrayList<>();
+    registry.addHealthListener((previous, current) -> health.add(current.version()));
+    registry.replaceAll(List.of(running("web-1")));
+
+    registry.put(running("web-1").withOomKilled());
+
+    assertThat(published).hasSize(2);
+    assertThat(health).containsExactly(registry.current().version() - 1);
+  }
+
+  @Test
+  void put_statusChange_tellsHealthListenersFirst_withTheLastPublishedAsPrevious() {
+    List<String> heard = new ArrayList<>();
+    registry.addListener((previous, current) -> heard.add("all " + current.version()));
+    registry.addHealthListener((previous, current) -> heard.add(
+        "health " + previous.version() + "->" + current.version() + " " + current.status("web-1").orElseThrow()));
+    registry.replaceAll(List.of(running("web-1")));
+    registry.put(running("web-1").withOomKilled());
+    heard.clear();
+
+    registry.put(running("web-1").withOomKilled().withExit(137, Instant.parse("2026-11-23T10:00:01Z"),
+        HealthStatus.NONE));
+
+    assertThat(heard).containsExactly("health 2->3 NOT_SERVING", "all 3");
+  }
+
+  @Test
+  void removeListener_stopsAHealthListener() {
+    List<Long> health = new ArrayList<>();
+    SnapshotListener listener = (previous, current) -> health.add(current.version());
+    registry.addHealthListener(listener);
+
+    registry.removeListener(listener);
+    registry.replaceAll(List.of(running("web-1")));
+
+    assertThat(health).isEmpty();
+  }
+
+  @Test
   void remove_namesStayNotServingForForgetAfter_thenUnknown() {
     ContainerRecord web = running("web-1");
     registry.replaceAll(List.of(web));
