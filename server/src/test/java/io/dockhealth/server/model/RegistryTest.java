@@ -3,6 +3,7 @@ package io.dockhealth.server.model;
 import static io.dockhealth.server.testing.ContainerFixtures.container;
 import static io.dockhealth.server.testing.ContainerFixtures.idOf;
 import static io.dockhealth.server.testing.ContainerFixtures.running;
+import static io.dockhealth.server.testing.ContainerFixtures.withLabels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dockhealth.server.testing.FakeClock;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -130,6 +132,35 @@ class RegistryTest {
         HealthStatus.NONE));
 
     assertThat(heard).containsExactly("health 2->3 NOT_SERVING", "all 3");
+  }
+
+  @Test
+  void put_ofOneContainer_givesWhatARebuildGives() {
+    ContainerRecord a = withLabels(running("web-1"), Map.of("dockhealth.service", "shop"));
+    ContainerRecord b = withLabels(running("web-2"), Map.of("dockhealth.service", "shop", "dockhealth.policy", "all"));
+    ContainerRecord c = running("db-1");
+    registry.replaceAll(List.of(a, b, c));
+    registry.remove(c.id());
+    List<ContainerRecord> changes = List.of(
+        a.withState(ContainerState.RUNNING, HealthStatus.UNHEALTHY),
+        b.withExit(1, Instant.parse("2026-11-23T10:00:01Z"), HealthStatus.NONE),
+        a.withState(ContainerState.RUNNING, HealthStatus.HEALTHY),
+        b.withStart(Instant.parse("2026-11-23T10:00:02Z"), HealthStatus.NONE),
+        b.withOomKilled(),
+        withLabels(a, Map.of("dockhealth.service", "cart")),
+        c);
+
+    for (ContainerRecord change : changes) {
+      registry.put(change);
+      Snapshot now = registry.current();
+      Snapshot rebuilt = registry.rebuilt();
+      assertThat(now.services()).as("after %s", change.name()).isEqualTo(rebuilt.services());
+      assertThat(now.services().keySet()).containsExactlyElementsOf(rebuilt.services().keySet());
+      assertThat(now.containers()).isEqualTo(rebuilt.containers());
+      assertThat(now.containers().keySet()).containsExactlyElementsOf(rebuilt.containers().keySet());
+      assertThat(now.namesByContainer()).isEqualTo(rebuilt.namesByContainer());
+    }
+    assertThat(registry.current().status("shop")).contains(ServingStatus.SERVING);
   }
 
   @Test
