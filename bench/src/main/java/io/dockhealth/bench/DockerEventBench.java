@@ -28,7 +28,9 @@ import java.util.concurrent.TimeUnit;
  * at the client, against the time to a raw /events reader (Docker's own delivery, the floor).
  */
 final class DockerEventBench {
-  private static final double OVERHEAD_GOAL_MS = 5;
+  /** Issue 13's goals for our own overhead over a raw /events reader. */
+  private static final double OVERHEAD_P50_GOAL_MS = 1;
+  private static final double OVERHEAD_P99_GOAL_MS = 3;
   private static final String CONTAINER = "flipper";
   private static final int WARMUP_EVENTS = 4;
 
@@ -168,6 +170,7 @@ final class DockerEventBench {
     section.line("Here the repeats are the %d events themselves, so the table gives percentiles over events"
         + " (n=%d), not medians over rounds.", totals.size(), totals.size());
     section.line("");
+    double p50 = Stats.quantile(overhead, .5);
     double p99 = Stats.quantile(overhead, .99);
     section.row(new Row("3. Docker event → Watch, total (timeNano → client), p50 / p99",
         String.format(Locale.ROOT, "%.2f / %.2f ms (max %.2f, n=%d)", Stats.quantile(totals, .5), Stats.quantile(totals, .99),
@@ -176,14 +179,14 @@ final class DockerEventBench {
             Stats.quantile(docker, .99), Stats.quantile(docker, 1)),
         String.format(Locale.ROOT, "%.2fx at p50 (lower is better)", Stats.quantile(totals, .5) / Stats.quantile(docker, .5)),
         Row.NONE, "n/a"));
-    boolean met = p99 <= OVERHEAD_GOAL_MS;
+    boolean met = p50 <= OVERHEAD_P50_GOAL_MS && p99 <= OVERHEAD_P99_GOAL_MS;
     section.row(new Row("3. Docker event → Watch, our own overhead (raw reader → client), p50 / p99",
-        String.format(Locale.ROOT, "%.2f / %.2f ms (max %.2f, n=%d)", Stats.quantile(overhead, .5), p99,
-            Stats.quantile(overhead, 1), overhead.size()),
-        Row.NONE, Row.NONE, "p99 <= 5 ms", Row.met(met)));
+        String.format(Locale.ROOT, "%.2f / %.2f ms (max %.2f, n=%d)", p50, p99, Stats.quantile(overhead, 1),
+            overhead.size()),
+        Row.NONE, Row.NONE, "p50 <= 1 ms, p99 <= 3 ms", Row.met(met)));
     if (!met) {
-      section.line("**Goal missed**: p99 of our own overhead over 5 ms. A CPU profile of the sidecar over 15 s"
-          + " more of flips:");
+      section.line("**Goal missed**: our own overhead at p50 %.2f ms (goal 1 ms), p99 %.2f ms (goal 3 ms). A CPU"
+          + " profile of the sidecar over 15 s more of flips:", p50, p99);
       Profiler.Recording recording = bench.profiler().start(sidecar.pid(), "fig3-sidecar");
       Proc.sleep(Duration.ofSeconds(15));
       Path file = recording.stopAndSummarize("Figure 3, the packaged sidecar while a container's health flips");
