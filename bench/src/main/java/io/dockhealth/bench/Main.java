@@ -71,6 +71,7 @@ public final class Main {
     figures.put("7", ProbeBench::run);
     figures.put("3", DockerEventBench::run);
     figures.put("6", ScaleBench::run);
+    figures.put("8", LargeHostBench::run);
     List<String> only = args.has("only") ? List.of(args.get("only", "").split(",")) : List.copyOf(figures.keySet());
 
     Instant started = Instant.now();

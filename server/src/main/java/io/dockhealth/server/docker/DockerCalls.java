@@ -60,12 +60,14 @@ import java.util.function.Function;
  * same value, ends it at the same time.
  *
  * <p>Each pool has as many threads as its client has connections, and the source keeps no more
- * calls in flight than that (one ping; one resync step and {@link #INSPECTS} inspects), so a call
- * never waits in a queue while its deadline runs.
+ * calls in flight than that (one ping; the list or {@link Resync#PARALLEL} inspects of a resync, and
+ * {@link #INSPECTS} inspects for events), so a call never waits in a queue while its deadline runs.
  */
 final class DockerCalls implements AutoCloseable {
-  /** How many inspects the source may have in flight, besides one resync step. */
+  /** How many inspects the source may have in flight for events, besides those of a resync. */
   static final int INSPECTS = 2;
+  /** Calls on the request client at most: a resync's and the events' inspects. */
+  private static final int REQUESTS = Resync.PARALLEL + INSPECTS;
   /** The least time a list or an inspect may take. */
   static final Duration SLOW_CALLS = Duration.ofSeconds(30);
   private static final int MAX_DESCRIPTION = 200;
@@ -112,14 +114,14 @@ final class DockerCalls implements AutoCloseable {
         .withDockerHost(dockerHost.toString())
         .build();
     this.liveness = client(config, 1, timeout);
-    this.requests = client(config, INSPECTS + 1, slowTimeout);
+    this.requests = client(config, REQUESTS, slowTimeout);
     // The events stream is quiet for as long as nothing happens: its client has no response
     // timeout (the watchdog notices a hung daemon instead), and a client of its own so a call never
     // waits behind it for a connection. A subscription that never starts holds one of its two
     // connections until the daemon answers or the source stops.
     this.events = client(config, 2, null);
     this.livenessPool = pool("dockhealth-docker-ping-%d", 1);
-    this.requestPool = pool("dockhealth-docker-call-%d", INSPECTS + 1);
+    this.requestPool = pool("dockhealth-docker-call-%d", REQUESTS);
   }
 
   private DockerClient client(DockerClientConfig config, int connections, Duration responseTimeout) {

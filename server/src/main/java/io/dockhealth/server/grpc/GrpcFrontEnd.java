@@ -190,7 +190,7 @@ public final class GrpcFrontEnd extends AbstractIdleService {
 
   @Override
   protected void startUp() throws Exception {
-    registry.addListener(health);
+    registry.addHealthListener(health);
     if (containers != null) {
       registry.addListener(containers);
     }

@@ -184,7 +184,7 @@ public final class Metrics {
         .help("1 while the sidecar is connected to Docker and has resynced since connecting, else 0")
         .callback(callback -> callback.call(model.current().inSync() ? 1 : 0))
         .register(registry);
-    model.addListener(transitionCounter());
+    model.addHealthListener(transitionCounter());
   }
 
   /** Counts status transitions between consecutive snapshots. */

@@ -8,6 +8,7 @@ import com.google.common.collect.ImmutableMap;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * What dockhealth knows about one container: an immutable value, replaced whole when Docker tells
@@ -38,8 +39,11 @@ public record ContainerRecord(
   /** Docker's short ID length, as {@code docker ps} prints it. */
   public static final int SHORT_ID_LENGTH = 12;
 
+  /** Docker's full IDs; compiled once, as every event makes records. */
+  private static final Pattern FULL_ID = Pattern.compile("[0-9a-f]{64}");
+
   public ContainerRecord {
-    checkArgument(id != null && id.matches("[0-9a-f]{64}"), "id: %s (expected: 64 lower-case hex digits)", id);
+    checkArgument(id != null && FULL_ID.matcher(id).matches(), "id: %s (expected: 64 lower-case hex digits)", id);
     checkArgument(name != null && !name.isEmpty(), "name of %s is empty", id);
     checkNotNull(image, "image");
     checkNotNull(command, "command");

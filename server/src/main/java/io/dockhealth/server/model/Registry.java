@@ -3,6 +3,7 @@ package io.dockhealth.server.model;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import com.google.common.annotations.VisibleForTesting;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableListMultimap;
 import com.google.common.collect.ImmutableMap;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +31,11 @@ import org.slf4j.LoggerFactory;
  * from them, published as immutable {@link Snapshot}s.
  *
  * <p>Only the Docker side writes (through {@link ContainerModel}); front ends read {@link #current()}
- * without locking and subscribe with {@link #addListener}. A new version is published, and listeners
- * told, only when something would read differently.
+ * without locking and subscribe with {@link #addListener} (every new version) or {@link
+ * #addHealthListener} (only versions whose health answers differ). A new version is published, and
+ * listeners told, only when something would read differently. Most versions change a container's
+ * detail alone (each HEALTHCHECK probe adds to its probe log): those wake no health listener, so a
+ * Watch on a thousand names costs nothing while statuses stand still.
  *
  * <p>Three rules make transients harmless to balancers. While Docker cannot be reached, names keep
  * their last status for the stale grace, then turn NOT_SERVING. While Docker errs about one
@@ -57,6 +62,7 @@ public final class Registry implements ContainerModel {
   private final Clock clock;
   private final Timer timer;
   private final List<SnapshotListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<SnapshotListener> healthListeners = new CopyOnWriteArrayList<>();
 
   private final Object writeLock = new Object();
 
@@ -108,13 +114,26 @@ public final class Registry implements ContainerModel {
     return current;
   }
 
-  /** Tells {@code listener} about every snapshot published from now on. */
+  /** Tells {@code listener} about every snapshot published from now on, detail-only changes included. */
   public void addListener(SnapshotListener listener) {
     listeners.add(checkNotNull(listener, "listener"));
   }
 
+  /**
+   * Tells {@code listener} about the snapshots published from now on that answer some health
+   * question differently from the one before ({@link Snapshot#sameHealthAs}): a name's status or
+   * members, a name appearing or going, a container turning stale or fresh, the sync state. Such
+   * listeners are told before those of {@link #addListener}, and {@code previous} is then the last
+   * snapshot published, whether they were told about it or not.
+   */
+  public void addHealthListener(SnapshotListener listener) {
+    healthListeners.add(checkNotNull(listener, "listener"));
+  }
+
+  /** Stops telling {@code listener}, however it was added. */
   public void removeListener(SnapshotListener listener) {
     listeners.remove(listener);
+    healthListeners.remove(listener);
   }
 
   @Override
@@ -164,13 +183,65 @@ public final class Registry implements ContainerModel {
       return;
     }
     synchronized (writeLock) {
-      containers.put(container.id(), container);
-      removed.remove(container.id());
-      if (described) {
-        staleSince.remove(container.id());
+      ContainerRecord before = containers.put(container.id(), container);
+      boolean wasRemoved = removed.remove(container.id()) != null;
+      boolean wasStale = described && staleSince.remove(container.id()) != null;
+      if (before != null && !wasRemoved && !wasStale && canUpdateInPlace(before, container)) {
+        publishOneChanged(before, container);
+      } else {
+        publish();
       }
-      publish();
     }
+  }
+
+  /**
+   * Whether a new record of a live container can be published by updating the names it answers to
+   * alone, rather than rebuilding every name: it answers to the same names and joins the same groups
+   * (same name and labels), and no status rests on the clock (in sync, nothing stale, not shut down
+   * with the host), so every other name reads as it did.
+   */
+  @GuardedBy("writeLock")
+  private boolean canUpdateInPlace(ContainerRecord before, ContainerRecord after) {
+    return inSync && staleSince.isEmpty() && !terminal
+        && before.name().equals(after.name()) && before.labels().equals(after.labels());
+  }
+
+  /**
+   * Publishes the current snapshot with one container's record replaced and the names it answers to
+   * (its own and its groups') recomputed: what {@link #build} would give under {@link
+   * #canUpdateInPlace}, at a cost that does not grow with the number of containers on the host but
+   * for copying two maps.
+   */
+  @GuardedBy("writeLock")
+  private void publishOneChanged(ContainerRecord before, ContainerRecord after) {
+    Snapshot previous = current;
+    if (!previous.containers().containsKey(after.id())) {
+      publish(); // not published yet: only a rebuild shows it
+      return;
+    }
+    if (previous.terminal() || before.equals(after)) {
+      return;
+    }
+    Instant now = clock.instant();
+    String id = after.id();
+    Map<String, ServiceEntry> services = new LinkedHashMap<>(previous.services());
+    boolean healthChanged = false;
+    for (String name : previous.namesByContainer().get(id)) {
+      ServiceEntry entry = services.get(name);
+      ServingStatus status = entry.policy().isPresent()
+          ? groupStatus(entry.members(), entry.policy().get(), member -> ownStatus(member, now))
+          : ownStatus(id, now);
+      if (status != entry.status()) {
+        services.put(name, new ServiceEntry(name, status, entry.members(), entry.policy()));
+        healthChanged = true;
+      }
+    }
+    ImmutableMap.Builder<String, ContainerRecord> all = ImmutableMap.builderWithExpectedSize(previous.containers().size());
+    previous.containers().forEach((key, record) -> all.put(key, key.equals(id) ? after : record));
+    Snapshot next = new Snapshot(previous.version() + 1, now, previous.inSync(), previous.shuttingDown(),
+        previous.terminal(), all.buildOrThrow(), previous.removed(), previous.staleContainers(),
+        healthChanged ? ImmutableMap.copyOf(services) : previous.services(), previous.namesByContainer());
+    tellAll(previous, next, healthChanged);
   }
 
   @Override
@@ -260,13 +331,27 @@ public final class Registry implements ContainerModel {
   private void publish() {
     Snapshot previous = current;
     Snapshot next = build(previous.version() + 1);
-    if (previous.terminal() || next.sameContentAs(previous)) {
+    boolean healthChanged = !next.sameHealthAs(previous);
+    if (previous.terminal() || !healthChanged && next.sameDetailAs(previous)) {
       return;
     }
+    tellAll(previous, next, healthChanged);
+  }
+
+  /** Makes {@code next} current and tells the listeners: health listeners only if {@code healthChanged}. */
+  @GuardedBy("writeLock")
+  private void tellAll(Snapshot previous, Snapshot next, boolean healthChanged) {
     current = next;
-    if (logger.isDebugEnabled()) {
-      logTransitions(previous, next);
+    if (healthChanged) {
+      if (logger.isDebugEnabled()) {
+        logTransitions(previous, next);
+      }
+      tell(healthListeners, previous, next);
     }
+    tell(listeners, previous, next);
+  }
+
+  private static void tell(List<SnapshotListener> listeners, Snapshot previous, Snapshot next) {
     for (SnapshotListener listener : listeners) {
       try {
         listener.onSnapshot(previous, next);
@@ -277,10 +362,32 @@ public final class Registry implements ContainerModel {
     }
   }
 
+  /** The snapshot a full rebuild would give now, to check the in-place update against. */
+  @VisibleForTesting
+  Snapshot rebuilt() {
+    synchronized (writeLock) {
+      return build(current.version());
+    }
+  }
+
+  /**
+   * A container's own status at {@code now}: NOT_SERVING when removed, when its stale grace or the
+   * model's has run out, or for good with the host; else what the serving rules make of its record.
+   */
+  @GuardedBy("writeLock")
+  private ServingStatus ownStatus(String id, Instant now) {
+    ContainerRecord live = containers.get(id);
+    boolean staleExpired = !inSync && disconnectedAt != null && !now.isBefore(disconnectedAt.plus(staleGrace));
+    Instant stale = staleSince.get(id);
+    boolean ownStaleExpired = stale != null && !now.isBefore(stale.plus(staleGrace));
+    return terminal || staleExpired || ownStaleExpired || live == null
+        ? ServingStatus.NOT_SERVING
+        : rules.servingStatus(live);
+  }
+
   @GuardedBy("writeLock")
   private Snapshot build(long version) {
     Instant now = clock.instant();
-    boolean staleExpired = !inSync && disconnectedAt != null && !now.isBefore(disconnectedAt.plus(staleGrace));
     // Live containers before removed ones, each in ID order, so a redeployed container takes its
     // name back from its removed predecessor and collisions resolve the same way every time.
     Comparator<ContainerRecord> byId = Comparator.comparing(ContainerRecord::id);
@@ -292,12 +399,7 @@ public final class Registry implements ContainerModel {
 
     Map<String, ServingStatus> own = new HashMap<>();
     for (ContainerRecord container : ordered) {
-      boolean live = containers.containsKey(container.id());
-      Instant stale = staleSince.get(container.id());
-      boolean ownStaleExpired = stale != null && !now.isBefore(stale.plus(staleGrace));
-      own.put(container.id(), terminal || staleExpired || ownStaleExpired || !live
-          ? ServingStatus.NOT_SERVING
-          : rules.servingStatus(container));
+      own.put(container.id(), ownStatus(container.id(), now));
     }
 
     Map<String, ServiceEntry> services = new LinkedHashMap<>();
@@ -332,7 +434,7 @@ public final class Registry implements ContainerModel {
       List<Member> members = groups.get(name);
       members.sort(Comparator.comparing(Member::rule).thenComparing(Member::containerId));
       GroupPolicy policy = groupPolicy(members);
-      services.put(name, new ServiceEntry(name, groupStatus(members, policy, own), ImmutableList.copyOf(members),
+      services.put(name, new ServiceEntry(name, groupStatus(members, policy, own::get), ImmutableList.copyOf(members),
           Optional.of(policy)));
       members.forEach(m -> namesByContainer.put(m.containerId(), name));
     });
@@ -363,10 +465,10 @@ public final class Registry implements ContainerModel {
    * down while its replacement serves. A group with no live member is NOT_SERVING.
    */
   @GuardedBy("writeLock")
-  private ServingStatus groupStatus(List<Member> members, GroupPolicy policy, Map<String, ServingStatus> own) {
+  private ServingStatus groupStatus(List<Member> members, GroupPolicy policy, Function<String, ServingStatus> own) {
     List<ServingStatus> live = members.stream()
         .filter(m -> containers.containsKey(m.containerId()))
-        .map(m -> own.get(m.containerId()))
+        .map(m -> own.apply(m.containerId()))
         .toList();
     boolean serving = switch (policy) {
       case ANY -> live.contains(ServingStatus.SERVING);

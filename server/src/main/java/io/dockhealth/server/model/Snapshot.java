@@ -86,14 +86,21 @@ public record Snapshot(
     return !inSync || entry.members().stream().anyMatch(m -> staleContainers.contains(m.containerId()));
   }
 
-  /** Whether the two snapshots would answer every question the same way, versions aside. */
-  boolean sameContentAs(Snapshot other) {
+  /**
+   * Whether the two snapshots give every health answer the same way: each name's status, members and
+   * stale flag, and the sync and shutdown state. Container detail (a probe log, a restart count) may
+   * differ.
+   */
+  public boolean sameHealthAs(Snapshot other) {
     return inSync == other.inSync
         && shuttingDown == other.shuttingDown
         && terminal == other.terminal
-        && containers.equals(other.containers)
-        && removed.equals(other.removed)
         && staleContainers.equals(other.staleContainers)
         && services.equals(other.services);
+  }
+
+  /** Whether the two snapshots hold the same containers, each with the same detail. */
+  boolean sameDetailAs(Snapshot other) {
+    return containers.equals(other.containers) && removed.equals(other.removed);
   }
 }

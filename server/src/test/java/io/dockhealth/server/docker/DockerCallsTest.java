@@ -48,7 +48,9 @@ class DockerCallsTest {
     Path socket = dir.resolve("docker.sock");
     try (ServerSocketChannel daemon = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
       daemon.bind(UnixDomainSocketAddress.of(socket));
-      try (DockerCalls calls = new DockerCalls(URI.create("unix://" + socket), Duration.ofMillis(300), deadlines,
+      // A deadline long enough for the ping to connect first on a busy machine (its first call loads
+      // docker-java's classes): a call cancelled before it connects leaves nothing to accept.
+      try (DockerCalls calls = new DockerCalls(URI.create("unix://" + socket), Duration.ofSeconds(3), deadlines,
           Ticker.systemTicker())) {
         ListenableFuture<Void> ping = calls.ping();
         try (SocketChannel connection = daemon.accept()) { // reads the request, never answers
@@ -58,7 +60,7 @@ class DockerCallsTest {
           assertThat(failure)
               .isInstanceOf(ExecutionException.class)
               .hasCauseInstanceOf(TimeoutException.class)
-              .hasMessageContaining("no answer within 300 ms");
+              .hasMessageContaining("no answer within 3000 ms");
           assertThat(DockerCalls.classify(failure)).isEqualTo(DockerCalls.Failure.TRANSPORT);
           // The call was interrupted and its connection closed: the "daemon" reads to the end.
           ByteBuffer buffer = ByteBuffer.allocate(4096);

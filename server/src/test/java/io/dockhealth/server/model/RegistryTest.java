@@ -3,6 +3,7 @@ package io.dockhealth.server.model;
 import static io.dockhealth.server.testing.ContainerFixtures.container;
 import static io.dockhealth.server.testing.ContainerFixtures.idOf;
 import static io.dockhealth.server.testing.ContainerFixtures.running;
+import static io.dockhealth.server.testing.ContainerFixtures.withLabels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dockhealth.server.testing.FakeClock;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -102,6 +104,75 @@ class RegistryTest {
     assertThat(published).hasSize(2);
     assertThat(registry.current().container("web-1")).contains(restarted);
     assertThat(registry.current().status("web-1")).contains(ServingStatus.SERVING);
+  }
+
+  @Test
+  void put_detailChangeWithoutStatusChange_wakesNoHealthListener() {
+    List<Long> health = new ArrayList<>();
+    registry.addHealthListener((previous, current) -> health.add(current.version()));
+    registry.replaceAll(List.of(running("web-1")));
+
+    registry.put(running("web-1").withOomKilled());
+
+    assertThat(published).hasSize(2);
+    assertThat(health).containsExactly(registry.current().version() - 1);
+  }
+
+  @Test
+  void put_statusChange_tellsHealthListenersFirst_withTheLastPublishedAsPrevious() {
+    List<String> heard = new ArrayList<>();
+    registry.addListener((previous, current) -> heard.add("all " + current.version()));
+    registry.addHealthListener((previous, current) -> heard.add(
+        "health " + previous.version() + "->" + current.version() + " " + current.status("web-1").orElseThrow()));
+    registry.replaceAll(List.of(running("web-1")));
+    registry.put(running("web-1").withOomKilled());
+    heard.clear();
+
+    registry.put(running("web-1").withOomKilled().withExit(137, Instant.parse("2026-11-23T10:00:01Z"),
+        HealthStatus.NONE));
+
+    assertThat(heard).containsExactly("health 2->3 NOT_SERVING", "all 3");
+  }
+
+  @Test
+  void put_ofOneContainer_givesWhatARebuildGives() {
+    ContainerRecord a = withLabels(running("web-1"), Map.of("dockhealth.service", "shop"));
+    ContainerRecord b = withLabels(running("web-2"), Map.of("dockhealth.service", "shop", "dockhealth.policy", "all"));
+    ContainerRecord c = running("db-1");
+    registry.replaceAll(List.of(a, b, c));
+    registry.remove(c.id());
+    List<ContainerRecord> changes = List.of(
+        a.withState(ContainerState.RUNNING, HealthStatus.UNHEALTHY),
+        b.withExit(1, Instant.parse("2026-11-23T10:00:01Z"), HealthStatus.NONE),
+        a.withState(ContainerState.RUNNING, HealthStatus.HEALTHY),
+        b.withStart(Instant.parse("2026-11-23T10:00:02Z"), HealthStatus.NONE),
+        b.withOomKilled(),
+        withLabels(a, Map.of("dockhealth.service", "cart")),
+        c);
+
+    for (ContainerRecord change : changes) {
+      registry.put(change);
+      Snapshot now = registry.current();
+      Snapshot rebuilt = registry.rebuilt();
+      assertThat(now.services()).as("after %s", change.name()).isEqualTo(rebuilt.services());
+      assertThat(now.services().keySet()).containsExactlyElementsOf(rebuilt.services().keySet());
+      assertThat(now.containers()).isEqualTo(rebuilt.containers());
+      assertThat(now.containers().keySet()).containsExactlyElementsOf(rebuilt.containers().keySet());
+      assertThat(now.namesByContainer()).isEqualTo(rebuilt.namesByContainer());
+    }
+    assertThat(registry.current().status("shop")).contains(ServingStatus.SERVING);
+  }
+
+  @Test
+  void removeListener_stopsAHealthListener() {
+    List<Long> health = new ArrayList<>();
+    SnapshotListener listener = (previous, current) -> health.add(current.version());
+    registry.addHealthListener(listener);
+
+    registry.removeListener(listener);
+    registry.replaceAll(List.of(running("web-1")));
+
+    assertThat(health).isEmpty();
   }
 
   @Test
