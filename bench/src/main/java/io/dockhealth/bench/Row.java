@@ -7,7 +7,7 @@ package io.dockhealth.bench;
  * @param ours our value as printed (median, range)
  * @param baseline the baseline's value as printed, or a dash
  * @param ratio ours over baseline, with which way is better
- * @param goal the goal from issue 7, or a dash
+ * @param goal the goal (issue 13's, or issue 7's where 13 sets none), or a dash
  * @param met "yes", "**no**" or "n/a"
  */
 record Row(String figure, String ours, String baseline, String ratio, String goal, String met) {
