@@ -106,7 +106,9 @@ final class DockerEventBench {
 
               @Override
               public void onError(Throwable t) {
-                System.err.println("bench: figure 3 Watch failed: " + t);
+                if (!channel.isShutdown()) { // not the end of the figure, which shuts the channel down
+                  System.err.println("bench: figure 3 Watch failed: " + t);
+                }
               }
 
               @Override
