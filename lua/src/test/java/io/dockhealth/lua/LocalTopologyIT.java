@@ -321,7 +321,7 @@ class LocalTopologyIT {
       }
       return failures[0] == MAX_FAILS;
     });
-    await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(Http.get(port(), "/dockhealth").body())
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Http.get(port(), "/dockhealth").body())
         .containsPattern("(?s)\"passive\":\\{.*\"skipped\":\\{\"" + Pattern.quote(refusing)
             + ".*\"skipped\":\\{\"" + Pattern.quote(refusing)));
   }

@@ -22,8 +22,10 @@ import org.junit.jupiter.api.Test;
 
 /** The sidecar against a real Docker engine, asked over real TCP. */
 class SidecarIT {
-  private static final Duration EVENT_DEADLINE = Duration.ofSeconds(1);
-  private static final Duration HEALTHCHECK_DEADLINE = Duration.ofSeconds(10);
+  // Generous: these assert what is seen, not how fast (bench/ measures that), on a machine that may
+  // be busy with other builds. Awaitility returns as soon as the status is there.
+  private static final Duration EVENT_DEADLINE = Duration.ofSeconds(10);
+  private static final Duration HEALTHCHECK_DEADLINE = Duration.ofSeconds(30);
 
   private static DockerEngine engine;
   private static Sidecar sidecar;
@@ -74,16 +76,21 @@ class SidecarIT {
 
     engine.docker("exec", "web", "touch", "/tmp/ok");
     awaitStatus(HEALTHCHECK_DEADLINE, "web", "SERVING", watch);
-    Container healthy = client.container(id.substring(0, 12));
-    assertThat(healthy.getHealth()).isEqualTo(HealthStatus.HEALTH_HEALTHY);
-    assertThat(healthy.getProbesList()).isNotEmpty();
-    assertThat(healthy.getProbes(healthy.getProbesCount() - 1).getExitCode()).isZero();
+    // A health_status event turns the status at once; the probe log comes with the inspect after it.
+    await().atMost(EVENT_DEADLINE).untilAsserted(() -> {
+      Container healthy = client.container(id.substring(0, 12));
+      assertThat(healthy.getHealth()).isEqualTo(HealthStatus.HEALTH_HEALTHY);
+      assertThat(healthy.getProbesList()).isNotEmpty();
+      assertThat(healthy.getProbes(healthy.getProbesCount() - 1).getExitCode()).isZero();
+    });
 
     engine.docker("exec", "web", "rm", "/tmp/ok");
     awaitStatus(HEALTHCHECK_DEADLINE, "web", "NOT_SERVING", watch);
-    Container unhealthy = client.container("web");
-    assertThat(unhealthy.getHealth()).isEqualTo(HealthStatus.HEALTH_UNHEALTHY);
-    assertThat(unhealthy.getFailingStreak()).isPositive();
+    await().atMost(EVENT_DEADLINE).untilAsserted(() -> {
+      Container unhealthy = client.container("web");
+      assertThat(unhealthy.getHealth()).isEqualTo(HealthStatus.HEALTH_UNHEALTHY);
+      assertThat(unhealthy.getFailingStreak()).isPositive();
+    });
 
     engine.docker("exec", "web", "touch", "/tmp/ok");
     awaitStatus(HEALTHCHECK_DEADLINE, "web", "SERVING", watch);
