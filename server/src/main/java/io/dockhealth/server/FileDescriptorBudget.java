@@ -23,8 +23,25 @@ import java.util.Optional;
  * @param warning what was lowered and how to avoid it, when something was
  */
 record FileDescriptorBudget(HttpLimits http, GrpcLimits grpc, Optional<String> warning) {
-  /** Descriptors kept aside beyond those open at start: Netty's selectors, Docker, the JDK. */
-  static final int HEADROOM = 128;
+  /**
+   * Descriptors kept aside beyond those open at start, on this machine: {@link #headroom} of its
+   * processors.
+   */
+  static final int HEADROOM = headroom(Runtime.getRuntime().availableProcessors());
+
+  /**
+   * What is kept aside on a machine of {@code processors}: 192 for Docker's connections, the JDK's
+   * own and a burst of connects that the listeners accept before they pause ({@code ConnectionCap}
+   * lets each go a few dozen over its cap while closes are pending), with margin; and 3 for each
+   * event loop (its selector's epoll, wake-up and timer descriptors), which are made after the
+   * limit is read: gRPC's workers, two per processor (Netty's default), HTTP's 2 and the two
+   * accepting loops.
+   */
+  @VisibleForTesting
+  static int headroom(int processors) {
+    int eventLoops = 2 * processors + 2 + 2;
+    return 192 + 3 * eventLoops;
+  }
 
   /** The smallest cap either listener is fitted to. */
   static final int MIN_PER_LISTENER = 16;

@@ -53,6 +53,12 @@ class FileDescriptorBudgetTest {
   }
 
   @Test
+  void headroom_growsWithTheEventLoopsOfABiggerMachine() {
+    assertThat(FileDescriptorBudget.headroom(2)).isEqualTo(216);
+    assertThat(FileDescriptorBudget.headroom(64) - FileDescriptorBudget.headroom(2)).isEqualTo(3 * 2 * 62);
+  }
+
+  @Test
   void thisProcess_hasALimitTheJvmCanRead() {
     FileDescriptorBudget budget = FileDescriptorBudget.of(HTTP, GRPC);
 

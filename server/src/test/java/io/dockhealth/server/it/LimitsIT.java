@@ -315,7 +315,7 @@ class LimitsIT {
         .findFirst().orElseThrow(() -> new AssertionError("no warning that the caps were lowered: " + sidecar.log()));
     int httpCap = Integer.parseInt(warning.replaceAll(".*--http-max-connections from 10000 to (\\d+).*", "$1"));
     int grpcCap = Integer.parseInt(warning.replaceAll(".*--grpc-max-connections from 1000 to (\\d+).*", "$1"));
-    assertThat(httpCap + grpcCap).isLessThan(1024 - 128);
+    assertThat(httpCap + grpcCap).isLessThan(1024 - 192);
     HealthClient established = closing(new HealthClient(sidecar.grpcSocketAddress()));
     assertThat(established.check("")).isEqualTo("SERVING");
 
