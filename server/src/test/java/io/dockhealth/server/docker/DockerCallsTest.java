@@ -15,12 +15,15 @@ import java.net.URI;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -48,14 +51,20 @@ class DockerCallsTest {
     Path socket = dir.resolve("docker.sock");
     try (ServerSocketChannel daemon = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
       daemon.bind(UnixDomainSocketAddress.of(socket));
-      // A deadline long enough for the ping to connect first on a busy machine (its first call loads
-      // docker-java's classes): a call cancelled before it connects leaves nothing to accept.
       try (DockerCalls calls = new DockerCalls(URI.create("unix://" + socket), Duration.ofSeconds(3), deadlines,
           Ticker.systemTicker())) {
-        ListenableFuture<Void> ping = calls.ping();
-        try (SocketChannel connection = daemon.accept()) { // reads the request, never answers
+        // A ping whose deadline came before it connected (a busy machine, docker-java's classes
+        // loading on the first call) leaves nothing to accept: the next one connects.
+        ListenableFuture<Void> ping;
+        SocketChannel accepted;
+        do {
+          ping = calls.ping();
+          accepted = acceptWhilePending(daemon, ping);
+        } while (accepted == null);
+        try (SocketChannel connection = accepted) { // reads the request, never answers
 
-          Throwable failure = catchThrowable(() -> ping.get(10, TimeUnit.SECONDS));
+          ListenableFuture<Void> connected = ping;
+          Throwable failure = catchThrowable(() -> connected.get(10, TimeUnit.SECONDS));
 
           assertThat(failure)
               .isInstanceOf(ExecutionException.class)
@@ -73,6 +82,22 @@ class DockerCallsTest {
         }
       }
     }
+  }
+
+  /** The call's connection, or null if the call ended without one. */
+  private static SocketChannel acceptWhilePending(ServerSocketChannel daemon, Future<?> call) throws IOException {
+    daemon.configureBlocking(false);
+    try (Selector selector = Selector.open()) {
+      daemon.register(selector, SelectionKey.OP_ACCEPT);
+      while (!call.isDone()) {
+        selector.select(100);
+        SocketChannel connection = daemon.accept(); // in blocking mode, as every accepted channel
+        if (connection != null) {
+          return connection;
+        }
+      }
+    }
+    return daemon.accept();
   }
 
   @Test
