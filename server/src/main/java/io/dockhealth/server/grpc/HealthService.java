@@ -174,7 +174,7 @@ final class HealthService extends HealthGrpc.HealthImplBase implements SnapshotL
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
     if (previous.services() == current.services()) {
-      return; // only container detail changed: no name's status did
+      return; // the same names with the same answers (a container turned stale or fresh, say)
     }
     for (Watchers watchers : watchersByName.values()) {
       String name = watchers.name;

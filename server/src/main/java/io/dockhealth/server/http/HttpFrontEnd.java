@@ -169,7 +169,7 @@ public final class HttpFrontEnd extends AbstractIdleService {
         NioIoHandler.newFactory());
     workers = new MultiThreadIoEventLoopGroup(WORKER_THREADS, new DefaultThreadFactory("dockhealth-http", true),
         NioIoHandler.newFactory());
-    registry.addListener(polls);
+    registry.addHealthListener(polls);
     try {
       SslContext tls = listener.tls().isPresent() ? listener.tls().get().context(b -> b) : null;
       Class<? extends ServerChannel> type;

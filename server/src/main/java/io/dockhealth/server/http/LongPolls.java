@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  * snapshot that changes only a container's detail (each HEALTHCHECK probe adds a result) leaves it
  * as it was, and waking every poller once a second per checked container would make long-polling
  * no better than polling; so only a snapshot whose services or sync differ from its predecessor's
- * counts as a change.
+ * counts as a change ({@link Registry#addHealthListener}).
  */
 final class LongPolls implements SnapshotListener {
   private final Registry registry;
@@ -79,11 +79,7 @@ final class LongPolls implements SnapshotListener {
 
   @Override
   public void onSnapshot(Snapshot previous, Snapshot current) {
-    // What GET /v1/health answers: names, statuses and members, and each name's stale flag.
-    if (previous.services().equals(current.services()) && previous.inSync() == current.inSync()
-        && previous.staleContainers().equals(current.staleContainers())) {
-      return;
-    }
+    // Subscribed with addHealthListener: every snapshot told here answers GET /v1/health differently.
     lastChange = current.version();
     // On the Docker side's thread: only hand over to each poll's event loop, never write here.
     for (Poll poll : parked) {

@@ -39,7 +39,7 @@ final class InProcessHealth implements AutoCloseable {
   InProcessHealth(int maxWatchStreams, Exposure exposure) throws IOException {
     health = new HealthService(registry, maxWatchStreams, false);
     containers = new ContainerHealthService(registry, maxWatchStreams, exposure);
-    registry.addListener(health);
+    registry.addHealthListener(health);
     registry.addListener(containers);
     String name = InProcessServerBuilder.generateName();
     ServerInterceptor counter = new ServerInterceptor() {

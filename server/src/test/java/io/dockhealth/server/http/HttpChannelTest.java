@@ -59,7 +59,7 @@ class HttpChannelTest {
   private final List<EmbeddedChannel> channels = new ArrayList<>();
 
   HttpChannelTest() {
-    registry.addListener(front.longPolls());
+    registry.addHealthListener(front.longPolls());
   }
 
   /**
