@@ -117,18 +117,25 @@ final class HttpBench {
         }
         section.line("%s.", String.join(", ", links));
         section.line("");
-        section.line("Where the difference goes, from these profiles as recorded when the gateway was last trimmed"
-            + " (bench/run --only 1,2,4 on 2026-11-25, 2 shared cores; shares of the server's CPU samples): the"
-            + " rendering, routing, Host check and counting of /v1/health are down to about 5 % (its answers are"
-            + " rendered once per snapshot). What is left is what the gateway must do and the minimal handler"
-            + " does not: the timer per answer behind \"a client that does not read its answer is closed\" (Netty's"
-            + " `WriteTimeoutHandler`, a schedule and a cancel per write, 9.5 %), the strict RFC 9112 head rules"
-            + " on top of Netty's decoder (about 4 %), and one request at a time (`FlowControlHandler`, the next"
-            + " request read from a task once the answer is written, about 4 %). Together these hold /v1/health"
-            + " near 0.8x; the write timer is the one piece a lighter implementation (one lazily reset deadline"
-            + " per connection, as the request-head and idle deadlines now are) could still take back. The"
-            + " drop-in route also renders its answer per request, with the container's age as Docker's `ps`"
-            + " words it: its proto3 JSON printing is about a third of its samples.");
+        section.line("Where the difference goes, from these profiles as recorded when the write timer was last trimmed"
+            + " (bench/run --only 4 on 2026-11-25, 2 cores shared with two other helpers' builds and tests, load"
+            + " average 5 to 14; shares of the server's CPU samples, 90 to 170 a profile, so a few points either"
+            + " way): the rendering, routing, Host check and counting of /v1/health are about 5 % (its answers are"
+            + " rendered once per snapshot). The timer behind \"a client that does not read its answer is closed\""
+            + " no longer costs a schedule and a cancel per write (Netty's `WriteTimeoutHandler`, 9.5 % before): a"
+            + " connection has one timer at a time, started by a write when none runs and set again from the oldest"
+            + " unfinished write when it fires (`WriteDeadline`), and no sample falls in its own code. What is left is"
+            + " what the gateway must do and the minimal handler does not: one request at a time (`FlowControlHandler`,"
+            + " the next request read from a task once the answer is written: the answer's listener and that task"
+            + " are about 6 %), the strict RFC 9112 head rules on top of Netty's decoder (about 3 %), and telling the"
+            + " connection cap where the connection is, twice a request (about 3 %). Run after run, alternated with"
+            + " the per-write timer on that busy machine, /v1/health went from 0.82x to 0.85x of the minimal handler"
+            + " (median of 15 rounds each; rounds spread from 0.66x to 1.12x), p50 still about 20 µs over the minimal"
+            + " handler's in the quietest rounds (86 µs against 66 µs); the last quiet full run gave 0.90x, just"
+            + " under the goal, with the per-write timer. The rest of the way is in the pieces above, each a product"
+            + " rule the minimal handler does not keep. The drop-in route also renders its"
+            + " answer per request, with the container's age as Docker's `ps` words it: its proto3 JSON printing is"
+            + " about a third of its samples.");
         section.line("");
       }
     }

@@ -43,7 +43,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.WriteTimeoutHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -232,10 +231,11 @@ public final class HttpFrontEnd extends AbstractIdleService {
 
   /**
    * Sets up a new connection: a connection refused by the cap is answered 503 and closed, unread;
-   * one with a slot gets the write timeout, Netty's HTTP/1.1 decoder with our limits and strict
-   * rules (an over-long request line or header block fails decoding and is answered 414 or 431),
-   * the aggregator, and flow control so that requests are handled one at a time. Tests call it on
-   * an EmbeddedChannel admitted by {@link #acceptor()}.
+   * one with a slot gets the write deadline (an answer the client does not take within the request
+   * timeout closes it), Netty's HTTP/1.1 decoder with our limits and strict rules (an over-long
+   * request line or header block fails decoding and is answered 414 or 431), the aggregator, and
+   * flow control so that requests are handled one at a time. Tests call it on an EmbeddedChannel
+   * admitted by {@link #acceptor()}.
    */
   void configure(Channel channel) {
     channels.add(channel);
@@ -246,7 +246,7 @@ public final class HttpFrontEnd extends AbstractIdleService {
     }
     HttpHandler handler = new HttpHandler(shared, slot);
     channel.pipeline()
-        .addLast(new WriteTimeoutHandler(limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS))
+        .addLast(new WriteDeadline(limits.requestTimeout()))
         .addLast(new ChannelInboundHandlerAdapter() {
           @Override
           public void channelRead(ChannelHandlerContext ctx, Object msg) {

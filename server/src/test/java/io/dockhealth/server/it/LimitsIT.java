@@ -14,6 +14,7 @@ import io.grpc.reflection.v1.ServerReflectionGrpc;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -302,6 +303,61 @@ class LimitsIT {
 
     await().atMost(Duration.ofSeconds(30)).until(() -> slow.stillOpen() == 0);
     assertThat(sidecar.log()).anyMatch(line -> line.contains("did not send a whole request head within 2000 ms"));
+  }
+
+  /**
+   * A client that sends requests and never reads the answers: the answers fill its small receive
+   * buffer and the server's send buffer, one then stays unwritten, and the server closes the
+   * connection once that answer has waited the request timeout, saying why; others are served.
+   */
+  @Test
+  void aClientThatNeverReadsItsAnswers_isClosedAtTheRequestTimeout_andOthersAreServed() throws Exception {
+    SidecarProcess sidecar = sidecar("--http-request-timeout=2s");
+    Socket unread = closing(new Socket());
+    unread.setReceiveBufferSize(4096);
+    unread.connect(http(sidecar));
+    // Pipelined, each answered once the one before is written: far more answer bytes than the
+    // buffers of both ends hold. From a thread of its own: the server reads no more once its
+    // answers wait, so these writes block until the connection is closed.
+    Thread writer = new Thread(() -> {
+      byte[] request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+      try {
+        OutputStream out = unread.getOutputStream();
+        for (int i = 0; i < 2_000; i++) {
+          out.write(request);
+        }
+      } catch (IOException e) {
+        // closed by the server (or by the test's end)
+      }
+    }, "unread-answers-writer");
+    writer.setDaemon(true);
+    writer.start();
+
+    assertThat(request(http(sidecar), "/healthz")).isEqualTo("HTTP/1.1 200 OK");
+    // The request timeout plus a margin that a loaded machine does not use up; without the rule
+    // the connection waits for ever (an answer being written is not idle).
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(sidecar.log())
+        .anyMatch(line -> line.contains("did not read its answer within 2000 ms; closing")));
+    unread.setSoTimeout((int) SANE.multipliedBy(2).toMillis());
+    drained(unread); // closed: the end comes, not the read timeout
+    await().atMost(Duration.ofSeconds(30)).until(() -> metric(sidecar, "dockhealth_http_connections") <= 1);
+    assertThat(request(http(sidecar), "/healthz")).isEqualTo("HTTP/1.1 200 OK");
+  }
+
+  /**
+   * Reads a socket to its end, or its reset when the server closed with our requests unread; a
+   * socket still open throws its read timeout.
+   */
+  private static void drained(Socket socket) throws IOException {
+    InputStream in = socket.getInputStream();
+    byte[] buffer = new byte[65_536];
+    try {
+      while (in.read(buffer) >= 0) {
+        // what the server wrote before it closed
+      }
+    } catch (SocketException e) {
+      // reset: the end all the same
+    }
   }
 
   @Test
