@@ -226,9 +226,10 @@ class LocalTopologyIT {
     String refusing2 = container("flaky-refusing-2", "flaky", Serves.NONE);
     String notFound = container("flaky-404", "flaky", Serves.NOT_FOUND);
     String alive = container("flaky-ok", "flaky", Serves.NAME);
-    // Once the sidecar reports all four, some requests try another one first.
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/flaky/", 8))
-        .anyMatch(a -> a.upstreams().size() > 1));
+    // Every worker must know all four (members by name): a worker that knows only some may send a
+    // request through none but the failing ones, and answer 502.
+    awaitEveryWorkerSees("\"flaky\":{\"eligible\":[\"" + notFound + " flaky-404\",\"" + alive + " flaky-ok\",\""
+        + refusing1 + " flaky-refusing-1\",\"" + refusing2 + " flaky-refusing-2\"]");
 
     // Concurrent requests, so that a retry happens after other requests took their turns.
     List<Answer> answers = new ArrayList<>();
