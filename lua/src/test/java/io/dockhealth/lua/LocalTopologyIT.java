@@ -272,8 +272,8 @@ class LocalTopologyIT {
     // other; the retry must not move the rotation, or every first try lands on the refusing one.
     String refusing = container("turn-refusing", "turn", Serves.NONE);
     String alive = container("turn-ok", "turn", Serves.NAME);
-    await().atMost(AWAIT).untilAsserted(() -> assertThat(Traffic.send(port(), "/o/turn/", 4))
-        .anyMatch(a -> a.upstreams().size() == 2));
+    // Every worker knows both (members by name): one that knows only the refusing one answers 502.
+    awaitEveryWorkerSees("\"turn\":{\"eligible\":[\"" + alive + " turn-ok\",\"" + refusing + " turn-refusing\"]");
     List<Answer> answers = Traffic.send(port(), "/o/turn/", 40);
     assertThat(answers).allSatisfy(a -> assertThat(a.upstreams()).last().isEqualTo(alive));
     long refusingFirst = answers.stream().filter(a -> a.upstreams().get(0).equals(refusing)).count();
