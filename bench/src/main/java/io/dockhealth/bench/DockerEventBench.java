@@ -248,8 +248,8 @@ final class DockerEventBench {
         + " Watch on the bare libraries' server %.2f ms (p50) and %.2f ms (p99) after the raw reader: that is"
         + " what docker-java's transport and event decoding, one thread hop and grpc-java's HealthStatusManager"
         + " and Watch stream cost here with no dockhealth code, %s. Ours is %.2f / %.2f ms, %.2fx / %.2fx that"
-        + " floor: at p50 %s, at p99 %s (applying the event to the model, publishing the snapshot, our Watch"
-        + " service; see the profile); the rest is the libraries'.%s",
+        + " floor: at p50 %s, at p99 %s. Dockhealth's own part is applying the event to the model, publishing the"
+        + " snapshot and our Watch service (see the profile); the rest is the libraries'.%s",
         bareP50, bareP99,
         bareMeets ? "within the goal" : String.format(Locale.ROOT, "already over the goal of %.0f ms p50 / %.0f ms"
             + " p99 by itself", OVERHEAD_P50_GOAL_MS, OVERHEAD_P99_GOAL_MS),
