@@ -1,5 +1,14 @@
 package io.dockhealth.bench;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Event;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -27,9 +36,13 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.FullHttpRequest;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Function;
 
 /**
@@ -45,7 +58,11 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>Arguments: {@code --names N}; {@code --bare} for the gRPC server alone, without the HTTP
- * handler or the control door (the start-up and memory floor of figure 6). Prints
+ * handler or the control door (the start-up and memory floor of figure 6); {@code --docker HOST}
+ * for the gRPC server alone, its statuses set by Docker's health events (the bare libraries' floor
+ * of figure 3, {@link #followHealthEvents}); {@code --read-docker HOST [--parallel N]} for the
+ * gRPC server that serves once docker-java has read every container (the bare libraries' start-up
+ * floor of figure 6, {@link #readDocker}). Prints
  * {@code READY grpc=.. [http=.. control=..]}.
  */
 public final class BaselineServer {
@@ -62,6 +79,9 @@ public final class BaselineServer {
           .mapToObj(i -> String.format("%s%03d", prefix, i)).toList();
     }
     HealthStatusManager health = new HealthStatusManager();
+    if (args.has("read-docker")) {
+      health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING); // until read
+    }
     for (String name : names) {
       health.setStatus(name, ServingStatus.SERVING);
     }
@@ -70,6 +90,20 @@ public final class BaselineServer {
         .addService(health.getHealthService())
         .build()
         .start();
+    if (args.has("docker")) {
+      followHealthEvents(args.get("docker", ""), health);
+      System.out.println("READY grpc=" + grpc.getPort());
+      System.out.flush();
+      grpc.awaitTermination();
+      return;
+    }
+    if (args.has("read-docker")) {
+      System.out.println("READY grpc=" + grpc.getPort());
+      System.out.flush();
+      readDocker(args.get("read-docker", ""), args.getInt("parallel", 4), health);
+      grpc.awaitTermination();
+      return;
+    }
     if (args.has("bare")) {
       System.out.println("READY grpc=" + grpc.getPort());
       System.out.flush();
@@ -112,6 +146,64 @@ public final class BaselineServer {
         + " control=" + control.port());
     System.out.flush();
     grpc.awaitTermination();
+  }
+
+  /**
+   * The bare libraries' event path (figure 3's baseline): docker-java's {@code events()} callback,
+   * on the same transport as the sidecar's (zerodep), hands each event to one thread of its own (the
+   * hop the sidecar makes too, to the thread that owns its state), which sets the container's name in
+   * {@link HealthStatusManager}: SERVING on {@code health_status: healthy} and {@code unpause},
+   * NOT_SERVING on any other health status and {@code pause} (the warm-up pauses and unpauses). No
+   * model, no inspect, no product logic. Returns once Docker has subscribed the stream.
+   */
+  private static void followHealthEvents(String dockerHost, HealthStatusManager health) throws InterruptedException {
+    DockerClient docker = docker(dockerHost, 2);
+    ExecutorService owner = Executors.newSingleThreadExecutor();
+    ResultCallback.Adapter<Event> stream = docker.eventsCmd()
+        .withEventTypeFilter("container")
+        .withEventFilter("health_status", "pause", "unpause")
+        .exec(new ResultCallback.Adapter<>() {
+          @Override
+          public void onNext(Event event) {
+            String name = event.getActor().getAttributes().get("name");
+            String action = event.getAction();
+            ServingStatus status = action.equals("health_status: healthy") || action.equals("unpause")
+                ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+            owner.execute(() -> health.setStatus(name, status));
+          }
+        });
+    stream.awaitStarted();
+  }
+
+  /**
+   * The bare libraries' first read of Docker (figure 6's baseline): docker-java lists every
+   * container, then inspects each, {@code parallel} at a time, on as many connections (the
+   * sidecar's resync does that too), and each container's name is set SERVING in {@link
+   * HealthStatusManager}; then "" is SERVING. No model, no mapping of our own. Logs "read N
+   * containers in T ms".
+   */
+  private static void readDocker(String dockerHost, int parallel, HealthStatusManager health) throws Exception {
+    DockerClient docker = docker(dockerHost, parallel);
+    ExecutorService inspects = Executors.newFixedThreadPool(parallel);
+    long t0 = System.nanoTime();
+    List<Future<InspectContainerResponse>> described = new ArrayList<>();
+    for (Container container : docker.listContainersCmd().withShowAll(true).exec()) {
+      described.add(inspects.submit(() -> docker.inspectContainerCmd(container.getId()).exec()));
+    }
+    for (Future<InspectContainerResponse> container : described) {
+      health.setStatus(container.get().getName().substring(1), ServingStatus.SERVING); // "/name"
+    }
+    // Logged before "" serves, so the log holds it once a client sees SERVING.
+    System.err.printf("read %d containers in %d ms%n", described.size(), (System.nanoTime() - t0) / 1_000_000);
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+    inspects.shutdown();
+  }
+
+  /** docker-java's client on the transport the sidecar uses (zerodep), with up to {@code connections}. */
+  private static DockerClient docker(String dockerHost, int connections) {
+    DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost).build();
+    return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder()
+        .dockerHost(config.getDockerHost()).maxConnections(connections).build());
   }
 
   /** 200 with a fixed body for any request; keeps the connection open unless asked not to. */

@@ -41,8 +41,17 @@ final class JvmChild implements AutoCloseable {
 
   /** Starts {@code mainClass} with {@code args} and waits (at most 60 s) for its READY line. */
   static JvmChild start(String name, Class<?> mainClass, Path logDir, List<String> args) {
-    List<String> command = new ArrayList<>(List.of(Proc.javaBinary(), "-cp", System.getProperty("java.class.path"),
-        mainClass.getName()));
+    return start(name, mainClass, logDir, List.of(), args);
+  }
+
+  /**
+   * As {@link #start(String, Class, Path, List)}, with {@code jvmOptions} after this JVM's class path
+   * (so a {@code -cp} among them replaces it).
+   */
+  static JvmChild start(String name, Class<?> mainClass, Path logDir, List<String> jvmOptions, List<String> args) {
+    List<String> command = new ArrayList<>(List.of(Proc.javaBinary(), "-cp", System.getProperty("java.class.path")));
+    command.addAll(jvmOptions);
+    command.add(mainClass.getName());
     command.addAll(args);
     Path log = logDir.resolve(name + ".log");
     Process process;

@@ -178,7 +178,7 @@ final class LargeHostBench {
   }
 
   /** The duration of the sidecar's first resync that read all {@code containers}, from its log. */
-  private static double resyncMillis(Path log, int containers) {
+  static double resyncMillis(Path log, int containers) {
     try {
       for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
         Matcher m = RESYNCED.matcher(line);

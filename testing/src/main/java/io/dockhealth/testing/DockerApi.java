@@ -84,14 +84,22 @@ public final class DockerApi implements AutoCloseable {
 
   /** A POST without a body to {@code path} (such as {@code /containers/web/pause}); returns the answer. */
   public Answer post(String path) {
-    String request = "POST " + path + " HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n";
+    return send("POST " + path + " HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n", "POST " + path);
+  }
+
+  private Answer send(String request, String what) {
     try {
       out.write(request.getBytes(StandardCharsets.US_ASCII));
       out.flush();
       return readAnswer();
     } catch (IOException e) {
-      throw new UncheckedIOException("POST " + path, e);
+      throw new UncheckedIOException(what, e);
     }
+  }
+
+  /** A GET of {@code path} (such as {@code /containers/json?all=1}); returns the answer. */
+  public Answer get(String path) {
+    return send("GET " + path + " HTTP/1.1\r\nHost: docker\r\n\r\n", "GET " + path);
   }
 
   private static void expectNoContent(Answer answer, String what) {
