@@ -122,27 +122,28 @@ final class DockerEventBench {
         // Turns: ours, the bare libraries', ours, theirs; whoever is not measured is stopped.
         List<Event> oursEvents = new ArrayList<>();
         List<Event> bareEvents = new ArrayList<>();
-        signal(bare.pid(), "STOP");
+        Command.signal(bare.pid(), "STOP");
         try {
           for (int turn = 0; turn < TURNS; turn++) {
             if (turn % 2 == 0) {
               if (turn > 0) {
-                signal(bare.pid(), "STOP");
+                Command.signal(bare.pid(), "STOP");
                 sidecar.resume();
                 Proc.sleep(CATCH_UP);
               }
               oursEvents.addAll(collect(events, flips / 2));
             } else {
               sidecar.pause();
-              signal(bare.pid(), "CONT");
+              Command.signal(bare.pid(), "CONT");
               Proc.sleep(CATCH_UP);
               bareEvents.addAll(collect(events, flips / 2));
             }
           }
         } finally {
           sidecar.resume();
-          signal(bare.pid(), "CONT");
+          Command.signal(bare.pid(), "CONT");
         }
+        Proc.sleep(CATCH_UP); // the sidecar, stopped in the last turn, catches up before it is profiled
         section.line("Warm-up first: a second container, `%s`, paused and unpaused through the Docker API %d times"
             + " with a Watch on it in both servers, each change waited for in both (%d events, each read, applied,"
             + " published and sent by the sidecar, in %.0f s; the bare libraries' server maps pause to NOT_SERVING"
@@ -176,13 +177,6 @@ final class DockerEventBench {
     }
     Proc.sleep(Duration.ofMillis(500));
     return new ArrayList<>(events.subList(Math.min(from + WARMUP_EVENTS, events.size()), events.size()));
-  }
-
-  private static void signal(long pid, String name) {
-    Command kill = Command.run(List.of("kill", "-" + name, Long.toString(pid)), Duration.ofSeconds(10));
-    if (kill.exitCode() != 0) {
-      throw new IllegalStateException(kill.describe());
-    }
   }
 
   /** Per event paired with a Watch message: the total, Docker's delivery and the overhead over the raw reader, ms. */
@@ -223,14 +217,12 @@ final class DockerEventBench {
     return new Paired(totals, docker, overhead, missed);
   }
 
-  private static void analyze(Bench bench, Section section, List<Event> oursEvents, List<Message> messages,
+  private static void analyze(Bench bench, Section section, List<Event> events, List<Message> messages,
       List<Event> bareEvents, List<Message> bareMessages, SidecarProcess sidecar) {
-    List<Event> events = oursEvents;
-    List<Event> bareCounted = bareEvents;
     Paired ours = pair(events, new ArrayList<>(messages));
-    Paired bare = pair(bareCounted, new ArrayList<>(bareMessages));
+    Paired bare = pair(bareEvents, new ArrayList<>(bareMessages));
     if (ours.totals().isEmpty() || bare.totals().isEmpty()) {
-      section.row(Row.failed("3. Docker event to Watch", events.size() + " and " + bareCounted.size()
+      section.row(Row.failed("3. Docker event to Watch", events.size() + " and " + bareEvents.size()
           + " health events, " + messages.size()
           + " Watch messages from ours and " + bareMessages.size() + " from the bare libraries, "
           + ours.totals().size() + " and " + bare.totals().size() + " paired"));
@@ -240,7 +232,7 @@ final class DockerEventBench {
         + " (not counted: a server's first events of a kind, or its first after a stop, are not a long-running"
         + " server's). %d events in ours' turns, %d paired with its Watch message and %d without one within 500 ms;"
         + " %d in the bare libraries', %d paired and %d without.", TURNS, WARMUP_EVENTS, events.size(),
-        ours.totals().size(), ours.missed(), bareCounted.size(), bare.totals().size(), bare.missed());
+        ours.totals().size(), ours.missed(), bareEvents.size(), bare.totals().size(), bare.missed());
     section.line("");
     section.line("| per event | p50 ms | p99 ms | max ms |");
     section.line("|---|---|---|---|");

@@ -29,6 +29,11 @@ public record Command(List<String> command, int exitCode, String stdout, String 
     return run(command, null, timeout, env);
   }
 
+  /** Sends the signal {@code name} (STOP, CONT, TERM, ...) to the process {@code pid}; throws if kill fails. */
+  public static void signal(long pid, String name) {
+    run(List.of("kill", "-" + name, Long.toString(pid)), Duration.ofSeconds(10)).orThrow();
+  }
+
   private static Command run(List<String> command, Path dir, Duration timeout, Map<String, String> env) {
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));

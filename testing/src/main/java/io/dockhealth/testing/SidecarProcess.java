@@ -581,10 +581,7 @@ public final class SidecarProcess implements AutoCloseable {
   }
 
   private void signal(String name) {
-    Command kill = Command.run(List.of("kill", "-" + name, Long.toString(process.pid())), Duration.ofSeconds(10));
-    if (kill.exitCode() != 0) {
-      throw new IllegalStateException(kill.describe());
-    }
+    Command.signal(process.pid(), name);
   }
 
   /** SIGTERM, as {@code docker stop} sends; SIGKILL after 20 s. Returns once the process is gone. */
