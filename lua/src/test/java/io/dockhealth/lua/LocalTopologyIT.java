@@ -343,7 +343,11 @@ class LocalTopologyIT {
         .allSatisfy(a -> assertThat(a.upstreams()).containsExactly(refusing));
     assertThat(seen).filteredOn(a -> a.status() == 200)
         .allSatisfy(a -> assertThat(a.upstreams()).containsExactly(alive));
-    // Skipped for fail_timeout (60 s) from then on: without log(), every other request would fail.
+    // Skipped for fail_timeout (60 s) from then on, by both workers once the other has refreshed
+    // from the shared dict: without log(), every other request would fail.
+    String skipped = "\"skipped\":\\{[^}]*" + Pattern.quote(refusing);
+    await().atMost(AWAIT).untilAsserted(() -> assertThat(Http.get(port(), "/dockhealth").body())
+        .containsPattern("(?s)" + skipped + ".*" + skipped));
     List<Answer> answers = Traffic.send(port(), "/s/solo/", 40);
     assertThat(Traffic.who(answers)).containsOnly("solo-ok");
   }
